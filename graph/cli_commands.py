@@ -1,0 +1,307 @@
+"""What each `plangate` command does (argument parsing lives in graph/cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.types import Command
+from rich.console import Console
+from rich.table import Table
+
+from graph.cli import CliError, context_from_args, context_overrides, dump_json, new_thread_id
+from graph.graph import build_graph
+from graph.persistence import Persistence, list_threads, open_persistence, redact, resolve_target
+from graph.views import plan_tree
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+SETTINGS_KEY = "plangate_settings"  # checkpoint metadata: the Context flags a thread was started with
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    handler = {"run": run, "threads": threads, "show": show, "history": history, "resume": resume, "fork": fork,
+               "stats": stats}[args.command]
+    try:
+        opened = open_persistence(args.db)
+        persistence = opened.__enter__()
+    except Exception as exc:
+        where = redact(resolve_target(args.db))
+        raise CliError(f"cannot open the thread database {where}: {type(exc).__name__}: {exc}".splitlines()[0],
+                       "check --db, PLANGATE_DB or PLANGATE_DATABASE_URL (is the server up? is the folder writable?)") from exc
+    try:
+        app = build_graph(checkpointer=persistence.checkpointer, store=persistence.store)
+        return handler(app, args, persistence)
+    finally:
+        opened.__exit__(None, None, None)
+
+
+def _config(thread: str, ctx: Any, checkpoint: str | None = None, settings: dict | None = None) -> dict[str, Any]:
+    configurable = {"thread_id": thread, **({"checkpoint_id": checkpoint} if checkpoint else {})}
+    metadata = {SETTINGS_KEY: json.dumps(settings)} if settings else {}
+    return {"configurable": configurable, "recursion_limit": ctx.recursion_limit(), "metadata": metadata}
+
+
+def _saved_settings(snapshot: Any) -> dict[str, Any]:
+    raw = (snapshot.metadata or {}).get(SETTINGS_KEY)
+    try:
+        return json.loads(raw) if isinstance(raw, str) else {}
+    except ValueError:
+        return {}
+
+
+def _not_found(thread: str, args: argparse.Namespace) -> CliError:
+    where = redact(resolve_target(args.db))
+    return CliError(f"thread {thread!r} not found in {where}", "list threads with 'plangate threads' (same --db)")
+
+
+def _describe_event(event: dict[str, Any]) -> str | None:
+    kind = event.get("event")
+    step = f"step {event.get('step')} {event.get('tool', '')}".strip()
+    if kind == "step_started" and event.get("attempt", 1) == 1:
+        return f"[cyan]→ {step}[/cyan]"
+    if kind == "step_retry":
+        return f"[yellow]↻ {step}: retry {event['attempt']} in {event['delay_s']}s ({event['error']})[/yellow]"
+    if kind == "step_completed":
+        return f"[green]✓ {step} ({event['duration_ms']} ms)[/green]"
+    if kind == "step_failed":
+        return f"[red]✗ {step}: {event['error']}[/red]"
+    if kind == "step_skipped":
+        return f"[yellow]↷ {step}: {event['reason']}[/yellow]"
+    if kind == "replanned":
+        return f"[magenta]⟳ replanned (v{event['version']}, {event['action']}): {event.get('reasoning', '')}[/magenta]"
+    if kind == "plan_created":
+        return f"[bold]plan {event['plan_id']}: {event['steps']} step(s)[/bold]"
+    return None
+
+
+def _stream(app: Any, payload: Any, config: dict, ctx: Any, args: argparse.Namespace) -> None:
+    """Run with live progress on stderr (a spinner after one second on a terminal)."""
+    started = time.monotonic()
+    show = not (args.json or getattr(args, "quiet", False))
+    try:
+        with err.status("working…", spinner="dots") as status:
+            for mode, chunk in app.stream(payload, config, context=ctx, stream_mode=["custom", "updates"]):
+                if mode == "custom" and isinstance(chunk, dict):
+                    if chunk.get("event") == "progress":
+                        status.update(f"working… {chunk['done']}/{chunk['total']} steps ({time.monotonic() - started:.1f}s)")
+                    line = _describe_event(chunk) if show else None
+                    if line:
+                        err.print(line)
+    except Exception as exc:  # a model or the database failed mid-run: the last checkpoint keeps the thread
+        thread = config["configurable"]["thread_id"]
+        raise CliError(f"{type(exc).__name__}: {exc}".splitlines()[0],
+                       f"thread {thread} is saved; continue it with 'plangate resume {thread}'") from exc
+
+
+def _answer(values: dict[str, Any]) -> str:
+    for message in reversed(values.get("messages") or []):
+        if isinstance(message, AIMessage):
+            return str(message.content)
+    return ""
+
+
+def _request(values: dict[str, Any]) -> str:
+    if values.get("request"):
+        return values["request"]
+    humans = [m for m in values.get("messages") or [] if isinstance(m, HumanMessage)]
+    return str(humans[-1].content) if humans else ""
+
+
+def _report(app: Any, config: dict, thread: str, args: argparse.Namespace, quiet: bool = False) -> int:
+    snapshot = app.get_state(config)
+    values = snapshot.values
+    pending = [i.value for task in snapshot.tasks for i in task.interrupts]
+    if args.json:
+        dump_json({"thread_id": thread, "route": values.get("route"), "confidence": values.get("confidence"),
+                   "route_reason": values.get("route_reason"), "plan": values.get("plan"),
+                   "step_results": values.get("step_results"), "answer": _answer(values) if not pending else None,
+                   "interrupts": pending, "metrics": values.get("metrics"), "error": values.get("error")})
+        return 0 if not values.get("error") else 1
+    if not quiet:
+        if values.get("route"):
+            out.print(f"[bold]route:[/bold] {values['route']} (confidence {values.get('confidence', 0):.2f})")
+            out.print(f"[dim]{values.get('route_reason', '')}[/dim]")
+        if values.get("plan"):
+            out.print(plan_tree(values["plan"], values.get("step_results")))
+    if pending:
+        for item in pending:
+            out.print(f"[yellow]waiting for approval:[/yellow] {json.dumps(item, default=str)[:2000]}")
+        out.print(f"[dim]continue with: plangate resume {thread} --approve   (or --reject, --edit JSON)[/dim]")
+        return 0
+    out.print(_answer(values))
+    if not quiet:
+        metrics = values.get("metrics") or {}
+        out.print(f"[dim]model calls {metrics.get('llm_calls', 0)}, tool calls {metrics.get('tool_calls', 0)}, "
+                  f"replans {metrics.get('replans', 0)}, {metrics.get('duration_ms', 0)} ms · thread {thread}[/dim]")
+    return 1 if values.get("error") else 0
+
+
+def run(app: Any, args: argparse.Namespace, persistence: Persistence) -> int:
+    thread = args.thread or new_thread_id()
+    saved = _saved_settings(app.get_state({"configurable": {"thread_id": thread}})) if args.thread else {}
+    ctx = context_from_args(args, saved)
+    config = _config(thread, ctx, settings={**saved, **context_overrides(args)})
+    _stream(app, {"messages": [{"role": "user", "content": " ".join(args.request)}]}, config, ctx, args)
+    return _report(app, config, thread, args, quiet=args.quiet)
+
+
+def _resume_payload(snapshot: Any, args: argparse.Namespace) -> Any:
+    """The Command answering the pending approval, from --approve / --reject / --edit."""
+    if args.approve:
+        return Command(resume="approve")
+    if args.reject:
+        return Command(resume={"decision": "reject", "reason": args.reason or "rejected from the CLI"})
+    if args.edit:
+        try:
+            edited = json.loads(args.edit)
+        except ValueError as exc:
+            raise CliError(f"--edit is not valid JSON: {exc}", 'e.g. --edit \'{"args": {"duration_s": 60}}\'') from None
+        if not isinstance(edited, dict):
+            raise CliError("--edit must be a JSON object", 'e.g. --edit \'{"plan": {...}}\' or \'{"args": {...}}\'')
+        return Command(resume={"decision": "edit", **edited})
+    raise CliError(f"thread {args.thread!r} is waiting for approval",
+                   f"pass --approve, --reject or --edit JSON: plangate resume {args.thread} --approve")
+
+
+def resume(app: Any, args: argparse.Namespace, persistence: Persistence) -> int:
+    snapshot = app.get_state({"configurable": {"thread_id": args.thread}})
+    if not snapshot.values and not snapshot.next:
+        raise _not_found(args.thread, args)
+    settings = _saved_settings(snapshot)
+    pending = [i.value for task in snapshot.tasks for i in task.interrupts]
+    kinds = {item.get("type") for item in pending if isinstance(item, dict)}
+    # The approval nodes only pause (and read the answer) when their Context flag is on: keep it on.
+    settings.update({"approve_plans": True} if "approve_plan" in kinds else {})
+    settings.update({"approve_side_effects": True} if "approve_steps" in kinds else {})
+    ctx = context_from_args(args, settings)
+    config = _config(args.thread, ctx, settings={**settings, **context_overrides(args)})
+    if pending:
+        payload = _resume_payload(snapshot, args)
+    elif snapshot.next:
+        if args.approve or args.reject or args.edit:
+            raise CliError(f"thread {args.thread!r} is not waiting for approval",
+                           f"continue it without a decision: plangate resume {args.thread}")
+        payload = None  # crashed or cancelled mid-run: continue from the last checkpoint
+    else:
+        err.print("[dim]thread already finished; showing its answer[/dim]")
+        return _report(app, config, args.thread, args)
+    _stream(app, payload, config, ctx, args)
+    return _report(app, config, args.thread, args)
+
+
+def _thread_rows(app: Any, persistence: Persistence, limit: int, created: bool = True) -> list[tuple[str, str, Any]]:
+    """(thread id, created, latest snapshot) for the newest threads."""
+    rows = []
+    for thread, first in list_threads(persistence, limit):
+        first_tuple = app.checkpointer.get_tuple(
+            {"configurable": {"thread_id": thread, "checkpoint_ns": "", "checkpoint_id": first}}) if created else None
+        created_at = str(first_tuple.checkpoint.get("ts", "")) if first_tuple else ""
+        rows.append((thread, created_at, app.get_state({"configurable": {"thread_id": thread}})))
+    return rows
+
+
+def _status(snapshot: Any) -> str:
+    if any(task.interrupts for task in snapshot.tasks):
+        return "waiting"
+    if snapshot.next:
+        return "interrupted"
+    if snapshot.values.get("error"):
+        return "rejected" if snapshot.values["error"] == "plan rejected" else "error"
+    results = snapshot.values.get("step_results") or {}
+    return "partial" if any(r.get("status") == "failed" for r in results.values()) else "done"
+
+
+def threads(app: Any, args: argparse.Namespace, persistence: Persistence) -> int:
+    rows = []
+    for thread, created, snapshot in _thread_rows(app, persistence, args.limit):
+        rows.append({"thread_id": thread, "created": created[:19], "status": _status(snapshot),
+                     "route": snapshot.values.get("route"), "request": _request(snapshot.values)[:80]})
+    if args.json:
+        dump_json(rows)
+        return 0
+    table = Table()
+    table.add_column("thread", overflow="fold", min_width=12)
+    for name in ("created", "status", "route", "request"):
+        table.add_column(name)
+    for row in rows:
+        table.add_row(row["thread_id"], row["created"], row["status"], row["route"] or "", row["request"])
+    out.print(table if rows else "no threads yet")
+    return 0
+
+
+def show(app: Any, args: argparse.Namespace, persistence: Persistence) -> int:
+    config = {"configurable": {"thread_id": args.thread}}
+    snapshot = app.get_state(config)
+    if not snapshot.values:
+        raise _not_found(args.thread, args)
+    if not args.json:
+        out.print(f"[bold]thread {args.thread}[/bold] · status {_status(snapshot)} · request: {_request(snapshot.values)}")
+    return _report(app, config, args.thread, args)
+
+
+def history(app: Any, args: argparse.Namespace, persistence: Persistence) -> int:
+    rows = []
+    for snap in app.get_state_history({"configurable": {"thread_id": args.thread}}):
+        parent = (snap.parent_config or {}).get("configurable", {}).get("checkpoint_id")
+        rows.append({"checkpoint_id": snap.config["configurable"]["checkpoint_id"], "parent_checkpoint_id": parent,
+                     "step": snap.metadata.get("step"),
+                     "source": snap.metadata.get("source"), "next": list(snap.next), "created": snap.created_at})
+    if not rows:
+        raise _not_found(args.thread, args)
+    if args.json:
+        dump_json(rows)
+        return 0
+    table = Table()
+    table.add_column("checkpoint (for fork)", overflow="fold", min_width=36)
+    for name in ("step", "source", "next nodes", "created"):
+        table.add_column(name)
+    for row in rows:
+        table.add_row(row["checkpoint_id"], str(row["step"]), row["source"] or "", ", ".join(row["next"]), str(row["created"])[:19])
+    out.print(table)
+    return 0
+
+
+def fork(app: Any, args: argparse.Namespace, persistence: Persistence) -> int:
+    """Re-run from an earlier checkpoint: the new checkpoints branch off it; the old branch stays in history."""
+    at = app.get_state({"configurable": {"thread_id": args.thread, "checkpoint_id": args.checkpoint}})
+    if not at.values and not at.next:
+        if not app.get_state({"configurable": {"thread_id": args.thread}}).values:
+            raise _not_found(args.thread, args)
+        raise CliError(f"checkpoint {args.checkpoint!r} is not in thread {args.thread!r}",
+                       f"pick a checkpoint id from 'plangate history {args.thread}'")
+    if not at.next:
+        raise CliError(f"checkpoint {args.checkpoint!r} is the end of a run: nothing to re-run from it",
+                       f"pick a checkpoint with next nodes from 'plangate history {args.thread}'")
+    settings = _saved_settings(at)
+    ctx = context_from_args(args, settings)
+    _stream(app, None, _config(args.thread, ctx, args.checkpoint, {**settings, **context_overrides(args)}), ctx, args)
+    return _report(app, {"configurable": {"thread_id": args.thread}}, args.thread, args)
+
+
+def stats(app: Any, args: argparse.Namespace, persistence: Persistence) -> int:
+    by_route: dict[str, list[float]] = {}
+    outcomes: dict[str, int] = {}
+    for _thread, _created, snapshot in _thread_rows(app, persistence, 100_000, created=False):
+        status = _status(snapshot)
+        outcomes[status] = outcomes.get(status, 0) + 1
+        duration = (snapshot.values.get("metrics") or {}).get("duration_ms")
+        if duration is not None:
+            by_route.setdefault(snapshot.values.get("route") or "?", []).append(duration)
+    total = sum(outcomes.values())
+    summary = {"threads": total, "success_rate": round(outcomes.get("done", 0) / total, 3) if total else None,
+               "outcomes": outcomes,
+               "mean_duration_ms": {route: round(statistics.mean(v), 1) for route, v in by_route.items()}}
+    if args.json:
+        dump_json(summary)
+    else:
+        out.print(f"threads: {total}, success rate: {summary['success_rate']}, outcomes: {outcomes}")
+        for route, mean in summary["mean_duration_ms"].items():
+            out.print(f"  {route}: mean {mean} ms over {len(by_route[route])} thread(s)")
+    return 0

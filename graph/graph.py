@@ -1,0 +1,96 @@
+"""The plangate graph, wired like the diagram in DESIGN.md.
+
+    START -> router --fast (confidence >= fast_threshold)--> fast_reply -> END
+                    --plan / unsure / low confidence-----> planner -> approve_plan -> dispatch
+                    --explicit "plan" in the input-------> approve_plan -> dispatch
+    dispatch --Send(run_step) per ready step--> run_step --> dispatch
+    dispatch --side effects need approval--> approve_steps --> dispatch
+    dispatch --settled, unhandled failures, replans left--> replanner --> dispatch
+    dispatch --all settled--> summarizer -> END
+
+`graph` is compiled with no checkpointer (langgraph dev manages persistence itself);
+`build_graph(checkpointer=..., store=...)` gives one for apps and the CLI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import fields
+from functools import partial
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.tools import BaseTool
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import RetryPolicy
+
+from graph.context import Context, ContextError
+from graph.effects import dual_node
+from graph.services import Services
+from graph.state import AgentState, InputState
+from graph.step_runner import model_error_can_pass
+from nodes.approval import approve_plan, approve_steps, route_after_approve_plan
+from nodes.executor import dispatch, route_after_dispatch, run_step_flow
+from nodes.fast_reply import fast_reply_flow, route_after_fast_reply
+from nodes.planner import planner_flow, route_after_planner
+from nodes.replanner import replanner_flow
+from nodes.router import route_after_router, router_flow
+from nodes.summarizer import summarizer_flow
+from tools.registry import build_registry
+
+# Model nodes retry transient provider errors once more on top of the client's own retries.
+MODEL_RETRY = RetryPolicy(initial_interval=1.0, backoff_factor=2.0, max_attempts=2, retry_on=model_error_can_pass)
+
+
+def build_graph(
+    *,
+    checkpointer: Any = None,
+    store: Any = None,
+    tools: Mapping[str, Iterable[BaseTool]] | None = None,
+    models: Mapping[str, BaseChatModel] | None = None,
+    include_builtin_tools: bool = True,
+    name: str = "plangate",
+) -> CompiledStateGraph:
+    """Compile the plangate graph.
+
+    tools: extra tools by domain (`{"crm": [lookup_customer]}`), named `crm.lookup_customer` in plans.
+    models: `{"weak"|"default"|"strong": BaseChatModel}`; tiers not given come from the endpoint or
+    the offline rules model.
+    """
+    services = Services(build_registry(tools, include_builtin_tools=include_builtin_tools), dict(models or {}))
+    builder = StateGraph(AgentState, context_schema=Context, input_schema=InputState)
+    builder.add_node("router", dual_node(partial(router_flow, services=services), "router"))
+    builder.add_node("fast_reply", dual_node(partial(fast_reply_flow, services=services), "fast_reply"))
+    builder.add_node("planner", dual_node(partial(planner_flow, services=services), "planner"), retry_policy=MODEL_RETRY)
+    builder.add_node("approve_plan", partial(approve_plan, services=services))
+    builder.add_node("dispatch", partial(dispatch, services=services))
+    builder.add_node("run_step", dual_node(partial(run_step_flow, services=services), "run_step"))
+    builder.add_node("approve_steps", partial(approve_steps, services=services))
+    builder.add_node("replanner", dual_node(partial(replanner_flow, services=services), "replanner"), retry_policy=MODEL_RETRY)
+    builder.add_node("summarizer", dual_node(partial(summarizer_flow, services=services), "summarizer"))
+
+    builder.add_edge(START, "router")
+    builder.add_conditional_edges("router", route_after_router)
+    builder.add_conditional_edges("fast_reply", route_after_fast_reply)
+    builder.add_conditional_edges("planner", route_after_planner)
+    builder.add_conditional_edges("approve_plan", route_after_approve_plan)
+    builder.add_conditional_edges("dispatch", route_after_dispatch, ["run_step", "approve_steps", "replanner", "summarizer"])
+    builder.add_edge("run_step", "dispatch")
+    builder.add_edge("approve_steps", "dispatch")
+    builder.add_edge("replanner", "dispatch")
+    builder.add_edge("summarizer", END)
+
+    compiled = builder.compile(checkpointer=checkpointer, store=store, name=name)
+    return compiled.with_config(recursion_limit=_default_recursion_limit())
+
+
+def _default_recursion_limit() -> int:
+    """From the PLANGATE_* settings; a bad value is reported when a run makes its Context, not at import."""
+    try:
+        return Context().recursion_limit()
+    except ContextError:
+        return Context(**{f.name: f.metadata["base"] for f in fields(Context)}).recursion_limit()
+
+
+graph = build_graph()

@@ -1,0 +1,96 @@
+"""Postgres persistence: PostgresSaver/PostgresStore (sync and async) sharing a connection pool.
+
+Tables are set up on first use under an advisory lock, taken by polling so that processes starting
+together never deadlock. Used through `graph.persistence.open_persistence` when a postgresql:// URL is given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from graph.persistence import Persistence
+
+POOL_SIZE = 10
+SETUP_LOCK_TIMEOUT_S = 120
+CONNECT_TIMEOUT_S = 10
+_SETUP_LOCK_KEY = 0x706C616E67617465  # "plangate": serialises schema setup across processes
+
+
+def _pg_kwargs() -> dict[str, Any]:
+    from psycopg.rows import dict_row
+
+    return {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+
+
+def _take_setup_lock(conn: Any) -> None:
+    """Poll pg_try_advisory_lock: a blocked pg_advisory_lock would hold a snapshot that the setup's
+    CREATE INDEX CONCURRENTLY (in the lock holder) waits for, a deadlock Postgres cannot see."""
+    deadline = time.monotonic() + SETUP_LOCK_TIMEOUT_S
+    while not conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (_SETUP_LOCK_KEY,)).fetchone()["ok"]:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"another process held the plangate setup lock for {SETUP_LOCK_TIMEOUT_S}s")
+        time.sleep(0.2)
+
+
+async def _atake_setup_lock(conn: Any) -> None:
+    deadline = time.monotonic() + SETUP_LOCK_TIMEOUT_S
+    while not (await (await conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (_SETUP_LOCK_KEY,))).fetchone())["ok"]:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"another process held the plangate setup lock for {SETUP_LOCK_TIMEOUT_S}s")
+        await asyncio.sleep(0.2)
+
+
+@contextmanager
+def open_postgres(url: str, *, pool_size: int = POOL_SIZE) -> Iterator[Persistence]:
+    """A PostgresSaver and PostgresStore sharing a connection pool on `url`; tables set up on first use."""
+    import psycopg
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from langgraph.store.postgres import PostgresStore
+    from psycopg_pool import ConnectionPool
+
+    from graph.persistence import Persistence, redact
+
+    psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S).close()  # fail fast and clearly when unreachable
+    with ConnectionPool(url, min_size=1, max_size=max(pool_size, 2), kwargs=_pg_kwargs(), open=True, timeout=30) as pool:
+        saver, store = PostgresSaver(pool), PostgresStore(pool)
+        with pool.connection() as lock_conn:
+            _take_setup_lock(lock_conn)
+            try:
+                saver.setup()
+                store.setup()
+            finally:
+                lock_conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_KEY,))
+        yield Persistence(saver, store, redact(url), kind="postgres")
+
+
+@asynccontextmanager
+async def open_async_postgres(url: str, *, pool_size: int = POOL_SIZE) -> AsyncIterator[Persistence]:
+    """An AsyncPostgresSaver and AsyncPostgresStore sharing an async connection pool on `url`."""
+    import psycopg
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from langgraph.store.postgres.aio import AsyncPostgresStore
+    from psycopg_pool import AsyncConnectionPool
+
+    from graph.persistence import Persistence, _stop_batch_task, redact
+
+    await (await psycopg.AsyncConnection.connect(url, connect_timeout=CONNECT_TIMEOUT_S)).close()
+    async with AsyncConnectionPool(
+        url, min_size=1, max_size=max(pool_size, 2), kwargs=_pg_kwargs(), open=False, timeout=30
+    ) as pool:
+        saver, store = AsyncPostgresSaver(pool), AsyncPostgresStore(pool)
+        async with pool.connection() as lock_conn:
+            await _atake_setup_lock(lock_conn)
+            try:
+                await saver.setup()
+                await store.setup()
+            finally:
+                await lock_conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_KEY,))
+        try:
+            yield Persistence(saver, store, redact(url), kind="postgres")
+        finally:
+            await _stop_batch_task(store)

@@ -1,0 +1,51 @@
+"""Keep secrets out of error text: servers and proxies may echo an API key back in their error messages.
+
+Every error a model, tool or store call raises passes through `redact_exception` (in graph.effects) before
+a node sees it, so an echoed key never reaches state, checkpoints, events, answers or logs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD)", re.IGNORECASE)
+MASK = "[redacted]"
+
+
+def secret_values() -> list[str]:
+    """Values of environment variables that look like credentials (long enough to be one), longest first."""
+    found = {v for k, v in os.environ.items() if _SECRET_NAME.search(k) and len(v) >= 8}
+    return sorted(found, key=len, reverse=True)
+
+
+def redact(text: str, secrets: list[str] | None = None) -> str:
+    for secret in secret_values() if secrets is None else secrets:
+        text = text.replace(secret, MASK)
+    return text
+
+
+def _scrub(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {k: _scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_scrub(v, secrets) for v in value)
+    return value
+
+
+def redact_exception(exc: BaseException) -> BaseException:
+    """`exc` with every secret removed from its args and message attributes (changed in place, returned)."""
+    secrets = secret_values()
+    if not secrets or not any(s in repr(exc.args) or s in str(getattr(exc, "body", "")) for s in secrets):
+        return exc
+    exc.args = _scrub(exc.args, secrets)
+    for name in ("message", "body"):
+        if isinstance(getattr(exc, name, None), str | dict | list):
+            try:
+                setattr(exc, name, _scrub(getattr(exc, name), secrets))
+            except AttributeError:  # a read-only attribute
+                pass
+    return exc

@@ -1,0 +1,145 @@
+"""Which plan steps run next: a pure function of the plan, the results so far and the approvals.
+
+`dispatch` calls `schedule()` once per superstep. It decides skips (false conditions, unneeded
+fallbacks, steps that depend only on skipped steps, plan timeout, a halt), the next wave of ready
+steps, and whether the plan needs approval, a replan or its summary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from graph.conditions import holds
+from graph.plan import SETTLED, ExecutionPlan, PlanStep
+
+Action = Literal["run", "approve", "replan", "summarize"]
+
+
+@dataclass
+class Schedule:
+    action: Action
+    wave: list[int] = field(default_factory=list)
+    skip: dict[int, str] = field(default_factory=dict)
+    halted: str | None = None
+
+
+def _status(results: dict[int, dict[str, Any]], step_id: int) -> str:
+    entry = results.get(step_id)
+    return entry["status"] if entry else "pending"
+
+
+def fallbacks(plan: ExecutionPlan) -> dict[int, int]:
+    """{failed-step id: its fallback step id}."""
+    return {s.fallback_for: s.id for s in plan.steps if s.type == "fallback" and s.fallback_for is not None}
+
+
+def effective(plan: ExecutionPlan, results: dict[int, dict[str, Any]], step_id: int) -> dict[str, Any]:
+    """A step's result as later steps see it: a failed step's completed fallback stands in for it."""
+    entry = results.get(step_id) or {"status": "pending", "output": None, "error": None}
+    if entry["status"] == "failed":
+        backup = fallbacks(plan).get(step_id)
+        if backup is not None:
+            backup_entry = results.get(backup)
+            if backup_entry is None or backup_entry["status"] not in SETTLED:
+                return {**entry, "status": "pending"}
+            if backup_entry["status"] == "completed":
+                return backup_entry
+    return entry
+
+
+def unhandled_failures(plan: ExecutionPlan, results: dict[int, dict[str, Any]], handled: list[int]) -> list[int]:
+    """Failed steps not covered by a completed fallback and not yet shown to the replanner."""
+    return [
+        s.id
+        for s in plan.steps
+        if _status(results, s.id) == "failed"
+        and s.id not in handled
+        and effective(plan, results, s.id)["status"] == "failed"
+    ]
+
+
+def _gate(step: PlanStep, plan: ExecutionPlan, results: dict[int, dict[str, Any]]) -> tuple[str, str | None]:
+    """('wait' | 'ready' | 'skip' | 'blocked', reason) for one pending step."""
+    for needed in step.prerequisites():
+        if needed == step.id:
+            continue
+        if _status(results, needed) not in SETTLED:
+            return "wait", None
+    if step.type == "fallback" and step.fallback_for is not None:
+        target = _status(results, step.fallback_for)
+        if target == "completed":
+            return "skip", f"step {step.fallback_for} succeeded, so its fallback is not needed"
+        if target == "skipped":
+            return "skip", f"step {step.fallback_for} was skipped"
+    deps = set(step.depends_on) | step.references()
+    seen = {d: effective(plan, results, d)["status"] for d in deps}
+    if any(s == "pending" for s in seen.values()):
+        return "wait", None
+    if seen and all(s == "skipped" for s in seen.values()):
+        return "skip", f"it depends only on skipped step(s) {sorted(seen)}"
+    failed = sorted(d for d, s in seen.items() if s == "failed")
+    if failed:
+        return "blocked", f"step(s) {failed} it needs failed"
+    if step.condition is not None and step.condition.step != step.id:
+        entry = effective(plan, results, step.condition.step)
+        if not holds(step.condition, entry):
+            c = step.condition
+            return "skip", f"condition not met: step {c.step} {c.op} {c.value!r}" if c.value is not None else f"condition not met: step {c.step} {c.op}"
+    return "ready", None
+
+
+def schedule(
+    plan: ExecutionPlan,
+    results: dict[int, dict[str, Any]],
+    *,
+    approvals: dict[int, dict[str, Any]],
+    needs_approval: set[int],
+    handled: list[int],
+    replans_left: bool,
+    max_parallel: int,
+    timed_out: str | None = None,
+    halted: str | None = None,
+) -> Schedule:
+    """The next move for the plan. Skips cascade within one call, so a whole skipped chain settles at once."""
+    results = dict(results)
+    skip: dict[int, str] = {}
+    for step in plan.steps:
+        entry = results.get(step.id)
+        if entry and entry["status"] == "failed" and step.stop_on_failure and not halted:
+            halted = f"step {step.id} ({step.tool}) failed and is marked stop_on_failure"
+    stop_reason = timed_out or halted
+    pending = [s for s in plan.steps if _status(results, s.id) not in SETTLED]
+    if stop_reason:
+        skip = {s.id: stop_reason for s in pending}
+        return Schedule("summarize", skip=skip, halted=halted)
+    ready: list[int] = []
+    blocked: dict[int, str] = {}
+    changed = True
+    while changed:
+        changed = False
+        for step in pending:
+            if step.id in skip or step.id in ready:
+                continue
+            verdict, reason = _gate(step, plan, results)
+            if verdict == "ready" and approvals.get(step.id, {}).get("decision") == "reject":
+                verdict, reason = "skip", f"rejected by the user: {approvals[step.id].get('reason') or 'no reason given'}"
+            if verdict == "skip":
+                skip[step.id] = reason or "skipped"
+                results[step.id] = {"status": "skipped", "output": None, "error": reason}
+                changed = True
+            elif verdict == "ready":
+                ready.append(step.id)
+            elif verdict == "blocked":
+                blocked[step.id] = reason or "blocked"
+    if ready:
+        waiting = [i for i in ready if i in needs_approval and i not in approvals]
+        if waiting:
+            return Schedule("approve", wave=waiting, skip=skip)
+        return Schedule("run", wave=ready[:max_parallel], skip=skip)
+    if replans_left and unhandled_failures(plan, results, handled):
+        return Schedule("replan", skip=skip)
+    for step in pending:
+        if step.id not in skip:
+            skip[step.id] = f"not run: {blocked.get(step.id, 'its prerequisites did not complete')}"
+    return Schedule("summarize", skip=skip)

@@ -1,0 +1,47 @@
+"""What nodes need besides state and Context: the tool registry and the model tiers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage
+
+from graph.context import Context, coerce_context
+from graph.models import Tier, resolve_models
+from graph.offline import is_offline
+from tools.registry import ToolRegistry
+
+
+@dataclass
+class Services:
+    registry: ToolRegistry
+    model_overrides: Mapping[str, BaseChatModel] = field(default_factory=dict)
+
+    def context(self, runtime: Any) -> Context:
+        return coerce_context(getattr(runtime, "context", None))
+
+    def models(self, ctx: Context) -> dict[Tier, BaseChatModel]:
+        return resolve_models(ctx, self.registry, self.model_overrides)
+
+    def model(self, ctx: Context, tier: Tier) -> BaseChatModel:
+        return self.models(ctx)[tier]
+
+    def offline(self, ctx: Context, tier: Tier) -> bool:
+        return is_offline(self.model(ctx, tier))
+
+
+def answer(text: str, state: Mapping[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    """A state update that ends the turn with `text` as the answer, after any notices (rung timers)."""
+    notices = list((state or {}).get("notices") or [])
+    if notices:
+        text = "\n".join(notices) + "\n\n" + text
+    return {"messages": [AIMessage(content=text)], **extra}
+
+
+def elapsed_ms(state: Mapping[str, Any]) -> int:
+    started = state.get("started_at")
+    return int((time.time() - started) * 1000) if started else 0

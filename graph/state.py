@@ -1,0 +1,98 @@
+"""Graph state. TypedDicts from typing_extensions (typing.TypedDict breaks schema extraction on 3.11).
+
+Plans and step results are stored as plain JSON-ready dicts so that checkpoints, Studio and the
+SDK all see the same shapes; `ExecutionPlan.model_validate(state["plan"])` gives the typed view.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, NotRequired
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+from typing_extensions import TypedDict  # typing.TypedDict breaks schema extraction on 3.11
+
+ADDITIVE_METRICS = ("llm_calls", "tool_calls", "replans", "repairs", "input_tokens", "output_tokens", "total_tokens")
+
+
+class StepResult(TypedDict):
+    """What one plan step produced."""
+
+    status: Literal["pending", "running", "completed", "failed", "skipped"]
+    output: Any
+    error: str | None
+    attempts: int
+    duration_ms: int
+    tool: NotRequired[str]
+
+
+def merge_step_results(left: dict | None, right: dict | None) -> dict[int, StepResult]:
+    """Merge per-step updates from parallel tasks; keys are normalised to int step ids."""
+    merged = {int(k): v for k, v in (left or {}).items()}
+    for key, value in (right or {}).items():
+        merged[int(key)] = value
+    return merged
+
+
+def merge_metrics(left: dict | None, right: dict | None) -> dict[str, Any]:
+    """Counters add up across parallel tasks, lists (fallbacks) concatenate; other keys are merged or replaced."""
+    merged = dict(left or {})
+    for key, value in (right or {}).items():
+        if key in ADDITIVE_METRICS and isinstance(value, int | float):
+            merged[key] = merged.get(key, 0) + value
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        elif isinstance(value, list) and isinstance(merged.get(key), list):  # e.g. "fallbacks" from several nodes
+            merged[key] = [*merged[key], *value]
+        else:
+            merged[key] = value
+    return merged
+
+
+def append_list(left: list | None, right: list | None) -> list:
+    return [*(left or []), *(right or [])]
+
+
+class InputState(TypedDict, total=False):
+    """What a caller sends: messages, and optionally a ready-made plan to run as is."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    plan: dict[str, Any] | None
+
+
+class AgentState(TypedDict, total=False):
+    """Everything a run keeps; every key is checkpointed."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    request: str
+    route: Literal["fast", "plan"]
+    domain: str
+    confidence: float
+    route_reason: str
+    plan: dict[str, Any] | None
+    plan_source: str
+    plan_history: Annotated[list[dict[str, Any]], append_list]
+    step_results: Annotated[dict[int, StepResult], merge_step_results]
+    approvals: Annotated[dict[int, dict[str, Any]], merge_step_results]
+    wave: list[int]
+    next_action: Literal["run", "approve", "replan", "summarize"]
+    handled_failures: list[int]
+    replans: int
+    halted: str | None
+    started_at: float
+    plan_elapsed_ms: int
+    step_budget_s: float
+    plan_seen: str | None
+    notices: list[str]
+    approval_policy: dict[str, bool]
+    metrics: Annotated[dict[str, Any], merge_metrics]
+    error: str | None
+
+
+class StepTask(TypedDict):
+    """The payload `dispatch` sends to one `run_step` task."""
+
+    step: dict[str, Any]
+    results: dict[int, StepResult]
+    plan_id: str
+    deadline: float

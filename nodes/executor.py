@@ -1,0 +1,134 @@
+"""Executor: `dispatch` schedules ready steps; each runs as its own `run_step` task via `Send`.
+
+One task per step means Studio shows every step, and a crash never re-runs a step that finished:
+LangGraph keeps the writes of tasks that succeeded in a superstep and re-runs only the others.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from typing import Any, Literal
+
+from langgraph.types import Send
+
+from graph.conditions import holds
+from graph.effects import Flow
+from graph.events import emit
+from graph.intake import approval_policy
+from graph.plan import SETTLED, ExecutionPlan, PlanStep
+from graph.references import StepReferenceError, resolve
+from graph.scheduler import effective, schedule
+from graph.services import Services
+from graph.state import StepResult, StepTask
+from graph.step_runner import run_tool_step
+
+ACTIVE_SERVICES: contextvars.ContextVar[Services | None] = contextvars.ContextVar("plangate_services", default=None)
+
+
+def _skipped(reason: str, tool: str) -> StepResult:
+    return {"status": "skipped", "output": None, "error": reason, "attempts": 0, "duration_ms": 0, "tool": tool}
+
+
+def dispatch(state: dict[str, Any], runtime: Any, services: Services) -> dict[str, Any]:
+    """Settle skips, pick the next wave (or approval / replan / summary) and report progress."""
+    ctx = services.context(runtime)
+    plan = ExecutionPlan.model_validate(state["plan"])
+    results = {int(k): v for k, v in (state.get("step_results") or {}).items()}
+    last_wave = [results[i]["duration_ms"] for i in state.get("wave") or [] if i in results and results[i]["status"] in SETTLED]
+    elapsed = int(state.get("plan_elapsed_ms") or 0) + max(last_wave, default=0)
+    budget_ms = int(ctx.plan_timeout_s * 1000)
+    timed_out = f"the plan timeout ({ctx.plan_timeout_s:g}s) passed" if elapsed >= budget_ms else None
+    needs_approval = (
+        {s.id for s in plan.steps if services.registry.has_side_effects(s.tool)}
+        if approval_policy(state, ctx)["side_effects"]
+        else set()
+    )
+    decided = schedule(
+        plan,
+        results,
+        approvals={int(k): v for k, v in (state.get("approvals") or {}).items()},
+        needs_approval=needs_approval,
+        handled=state.get("handled_failures") or [],
+        replans_left=int(state.get("replans") or 0) < ctx.max_replans,
+        max_parallel=ctx.max_parallel_steps,
+        timed_out=timed_out,
+        halted=state.get("halted"),
+    )
+    updates: dict[int, StepResult] = {}
+    for step_id, reason in decided.skip.items():
+        updates[step_id] = _skipped(reason, plan.step(step_id).tool)
+        emit("step_skipped", plan_id=plan.plan_id, step=step_id, tool=plan.step(step_id).tool, reason=reason)
+    if decided.action == "run":
+        for step_id in decided.wave:
+            updates[step_id] = {"status": "running", "output": None, "error": None, "attempts": 0, "duration_ms": 0,
+                                "tool": plan.step(step_id).tool}
+    settled = sum(1 for s in plan.steps if {**results, **updates}.get(s.id, {}).get("status") in SETTLED)
+    emit("progress", plan_id=plan.plan_id, done=settled, total=len(plan.steps), action=decided.action)
+    return {"step_results": updates, "wave": decided.wave, "next_action": decided.action, "halted": decided.halted,
+            "plan_elapsed_ms": elapsed, "step_budget_s": max(budget_ms - elapsed, 1) / 1000}
+
+
+def route_after_dispatch(state: dict[str, Any]) -> list[Send] | Literal["approve_steps", "replanner", "summarizer"]:
+    """Send one run_step task per step of the wave, or move on."""
+    action = state.get("next_action")
+    if action != "run":
+        return {"approve": "approve_steps", "replan": "replanner"}.get(action, "summarizer")  # type: ignore[return-value]
+    plan = ExecutionPlan.model_validate(state["plan"])
+    results = {int(k): v for k, v in (state.get("step_results") or {}).items()}
+    approvals = {int(k): v for k, v in (state.get("approvals") or {}).items()}
+    budget_s = float(state.get("step_budget_s") or 1.0)
+    sends = []
+    for step_id in state.get("wave") or []:
+        step = plan.step(step_id)
+        data = step.model_dump()
+        if approvals.get(step_id, {}).get("decision") == "edit":
+            data["args"] = approvals[step_id]["args"]
+        refs = {i: effective(plan, results, i) for i in step.prerequisites() if i != step_id}
+        sends.append(Send("run_step", StepTask(step=data, results=refs, plan_id=plan.plan_id, deadline=budget_s)))
+    return sends
+
+
+def _text_fields(services: Services, name: str) -> frozenset[str]:
+    """Arguments the tool declares as plain strings (a referenced dict is rendered as text there)."""
+    properties = services.registry.provider_schema(name)["function"].get("parameters", {}).get("properties", {})
+    return frozenset(k for k, v in properties.items() if v.get("type") == "string")
+
+
+def run_step_flow(task: StepTask, runtime: Any, services: Services) -> Flow:
+    """Run one step (or the iterations of a loop step) and record its StepResult."""
+    ctx = services.context(runtime)
+    ACTIVE_SERVICES.set(services)
+    step = PlanStep.model_validate(task["step"])
+    available = {int(k): v for k, v in task["results"].items()}
+    retries = step.retries if step.retries is not None else ctx.step_retries
+    timeout_s = min(step.timeout_s or ctx.step_timeout_s, task["deadline"])
+    tool = services.registry.get(step.tool)
+    try:
+        args = resolve(step.args, available, _text_fields(services, step.tool))
+    except StepReferenceError as exc:
+        result: StepResult = {"status": "failed", "output": None, "error": str(exc), "attempts": 0, "duration_ms": 0, "tool": step.tool}
+        emit("step_failed", plan_id=task["plan_id"], step=step.id, tool=step.tool, attempt=0, error=str(exc))
+        return {"step_results": {step.id: result}}
+    iterations = step.loop_count if step.type == "loop" else 1
+    outputs, attempts, duration = [], 0, 0
+    for _ in range(iterations):
+        result = yield from run_tool_step(
+            tool, args, name=step.tool, step_id=step.id, plan_id=task["plan_id"], retries=retries, timeout_s=timeout_s
+        )
+        attempts += result["attempts"]
+        duration += result["duration_ms"]
+        if result["status"] != "completed":
+            break
+        outputs.append(result["output"])
+        until = step.condition if step.type == "loop" and step.condition and step.condition.step == step.id else None
+        if until and holds(until, result):
+            break
+    if step.type == "loop":
+        result = {**result, "output": outputs if result["status"] == "completed" else result["output"]}
+        result["iterations"] = len(outputs)
+    result = {**result, "attempts": attempts, "duration_ms": duration}
+    llm_calls = sum(int(o.get("llm_calls", 0)) for o in outputs if isinstance(o, dict))
+    metrics = {"tool_calls": attempts, "step_durations": {str(step.id): duration}}
+    if llm_calls:
+        metrics["llm_calls"] = llm_calls
+    return {"step_results": {step.id: result}, "metrics": metrics}

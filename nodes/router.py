@@ -1,0 +1,158 @@
+"""Router and confidence gate: fast path for one simple action, plan-and-execute for the rest.
+
+Gate: fast iff route=fast and confidence >= fast_threshold; plan when route=plan or confidence <
+plan_threshold; in between, escalate once to the next tier, then plan if still unsure. In cascade
+mode the rules decide first and a model is asked only when the rules are not sure.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from langgraph.types import Overwrite
+from pydantic import BaseModel, Field, field_validator
+
+from graph import rules
+from graph.context import Context
+from graph.effects import Blocking, Flow
+from graph.events import emit
+from graph.intake import InputError, checked_request, explicit_plan, plan_fingerprint, plan_update, turn_reset
+from graph.plan import PlanValidationError, validate_plan
+from graph.services import Services, answer
+from graph.structured import StructuredFailure, Usage, ask_structured
+from nodes import prompts
+
+Ladder = list[Literal["rules", "weak", "strong"]]
+LADDERS: dict[str, Ladder] = {"cascade": ["rules", "weak", "strong"], "llm": ["weak", "strong"], "rules": ["rules"]}
+
+
+class RouteDecision(BaseModel):
+    """The router's structured decision."""
+
+    route: Literal["fast", "plan"] = Field(description="fast: one simple action; plan: several steps")
+    domain: str = Field(description="the domain of the request, or 'conversation'")
+    confidence: float = Field(ge=0.0, le=1.0, description="how sure you are, 0..1")
+    reasoning: str = Field(default="", description="one short sentence")
+
+    @field_validator("confidence")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if math.isnan(value):
+            raise ValueError("confidence must be a number in [0, 1], got NaN")
+        return value
+
+
+def _decide(tier: str, request: str, services: Services, ctx: Context, usage: Usage) -> Flow:
+    """Flow returning a RouteDecision from the rules or from a model tier."""
+    registry = services.registry
+    if tier == "rules" or services.offline(ctx, tier):  # the offline model *is* the rules: skip the round trip
+        found = rules.decide_route(request, registry)
+        return RouteDecision(route=found.route, domain=found.domain, confidence=found.confidence, reasoning=found.reasoning)
+    domains = registry.domains()
+
+    def known_domain(decision: RouteDecision) -> RouteDecision:
+        if decision.domain not in domains:
+            raise ValueError(f"domain {decision.domain!r} is unknown; choose one of {', '.join(domains)}")
+        return decision
+
+    messages = [SystemMessage(prompts.ROUTER.format(domains=", ".join(domains))), HumanMessage(request)]
+    decision = yield from ask_structured(
+        services.model(ctx, tier), messages, RouteDecision, usage, max_repairs=ctx.max_repairs, check=known_domain,
+        method=ctx.structured_method, choices={"domain": domains}, max_tokens=256,
+    )
+    decision.reasoning = f"{tier} model: {decision.reasoning}".strip()
+    return decision
+
+
+def _safe_decide(tier: str, request: str, services: Services, ctx: Context, usage: Usage) -> Flow:
+    """Like _decide, but a model that fails or talks nonsense falls back to the rules for this decision."""
+    try:
+        return (yield from _decide(tier, request, services, ctx, usage))
+    except (StructuredFailure, Exception) as exc:  # model down or unrepairable: the rules still answer
+        found = rules.decide_route(request, services.registry)
+        note = f"{tier} model failed ({str(exc)[:160]}); rules fallback: {found.reasoning}"
+        usage.notes.append("router_rules_fallback")
+        return RouteDecision(route=found.route, domain=found.domain, confidence=min(found.confidence, 0.94), reasoning=note)
+
+
+def gate(decision: RouteDecision, ctx: Context) -> Literal["fast", "plan", "unsure"]:
+    if decision.route == "fast" and decision.confidence >= ctx.fast_threshold:
+        return "fast"
+    if decision.route == "plan" or decision.confidence < ctx.plan_threshold:
+        return "plan"
+    return "unsure"
+
+
+def route_flow(request: str, services: Services, ctx: Context, usage: Usage) -> Flow:
+    """Flow returning (route, decision, reason) through the ladder of the configured router_mode."""
+    ladder = list(LADDERS[ctx.router_mode])
+    decision = yield from _safe_decide(ladder[0], request, services, ctx, usage)
+    trail = [f"{ladder[0]}: {decision.route} {decision.confidence:.2f}"]
+    if ladder[0] == "rules" and len(ladder) > 1 and decision.confidence < ctx.fast_threshold:
+        ladder = ladder[1:]  # the rules are not sure: ask a model
+        decision = yield from _safe_decide(ladder[0], request, services, ctx, usage)
+        trail.append(f"{ladder[0]}: {decision.route} {decision.confidence:.2f}")
+    verdict = gate(decision, ctx)
+    if verdict == "unsure" and len(ladder) > 1:
+        decision = yield from _safe_decide(ladder[1], request, services, ctx, usage)
+        trail.append(f"escalated to {ladder[1]}: {decision.route} {decision.confidence:.2f}")
+        verdict = gate(decision, ctx)
+    route = "fast" if verdict == "fast" else "plan"
+    why = "confident" if verdict == "fast" else ("asked for a plan" if decision.route == "plan" else "not sure enough for the fast path")
+    reason = f"{decision.reasoning} | gate: {route} ({why}; fast>={ctx.fast_threshold}, plan<{ctx.plan_threshold}) | {'; '.join(trail)}"
+    return route, decision, reason
+
+
+def _rung_timers(runtime: Any, services: Services, user: str) -> list[str]:
+    """Messages for timers that rang since the last turn (each reported, and notified, once)."""
+    if "timer.set_timer" not in services.registry:
+        return []
+    from tools.timer import collect_expired_timers
+
+    try:
+        return [item["message"] for item in collect_expired_timers(getattr(runtime, "store", None), user)]
+    except Exception:  # a broken store must not stop the request; the timers stay for next time
+        return []
+
+
+def router_flow(state: dict[str, Any], runtime: Any, services: Services) -> Flow:
+    ctx = services.context(runtime)
+    update = turn_reset(ctx)
+    update["notices"] = yield Blocking(_rung_timers, (runtime, services, ctx.user_id))
+    if update["notices"]:
+        emit("timers_rang", messages=update["notices"])
+    try:
+        plan = explicit_plan(state)
+        if plan is not None:
+            checked = validate_plan(plan, services.registry, max_steps=ctx.max_plan_steps)
+            emit("route_decided", route="plan", confidence=1.0, reason="explicit plan in input")
+            emit("plan_created", plan_id=checked.plan_id, steps=len(checked.steps), version=checked.version, source="input")
+            return {**update, "route": "plan", "confidence": 1.0, "domain": "plan", **plan_update(checked.model_dump()),
+                    "plan_source": "input", "route_reason": "explicit plan in input: router and planner skipped",
+                    "request": checked.goal}
+        request = checked_request(state.get("messages") or [], ctx)
+    except (InputError, PlanValidationError) as exc:
+        emit("route_decided", route="error", confidence=0.0, reason=str(exc))
+        text = f"I can't run that: {exc}"
+        return {**update, **answer(text), "error": str(exc), "route": "plan", "confidence": 0.0,
+                "route_reason": f"input rejected: {exc}", "plan": None, "plan_seen": plan_fingerprint(state.get("plan"))}
+    usage = Usage()
+    route, decision, reason = yield from route_flow(request, services, ctx, usage)
+    emit("route_decided", route=route, domain=decision.domain, confidence=decision.confidence, reason=reason)
+    metrics = {**update["metrics"].value, **usage.metrics()}
+    if usage.notes:
+        metrics["fallbacks"] = usage.notes
+    return {**update, "metrics": Overwrite(metrics), "request": request, "route": route,
+            "domain": decision.domain, "confidence": float(decision.confidence), "route_reason": reason,
+            "plan": None, "plan_source": None}
+
+
+def route_after_router(state: dict[str, Any]) -> Literal["fast_reply", "planner", "approve_plan", "__end__"]:
+    """Where the router sends the request."""
+    if state.get("error"):
+        return "__end__"
+    if state.get("plan_source") == "input":
+        return "approve_plan"
+    return "fast_reply" if state.get("route") == "fast" else "planner"

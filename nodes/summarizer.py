@@ -1,0 +1,76 @@
+"""Summarizer: the default tier writes the answer from the request and every step result.
+
+Failed and skipped steps are named with their reasons. If the model is unavailable, the rules
+write the answer instead, so a finished plan always ends with an answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from graph import plan_library, rules
+from graph.effects import Flow, ModelCall, StorePut
+from graph.plan import ExecutionPlan
+from graph.services import Services, answer, elapsed_ms
+from graph.structured import Usage
+from nodes import prompts
+from nodes.fast_reply import result_text
+
+
+def result_rows(plan: ExecutionPlan, results: dict[int, dict[str, Any]], limit: int = 4000) -> list[dict[str, Any]]:
+    """One row per step: id, tool, description, status, output (cut to `limit` chars), error."""
+    rows = []
+    for step in plan.steps:
+        entry = results.get(step.id) or {"status": "pending"}
+        output = entry.get("output")
+        if output is not None and len(str(output)) > limit:
+            output = str(output)[:limit] + " [cut]"
+        rows.append({"id": step.id, "tool": step.tool, "description": step.description or step.tool,
+                     "status": entry.get("status"), "output": output, "error": entry.get("error")})
+    return rows
+
+
+def usable_answer(text: str) -> bool:
+    """False for an empty reply or one that only repeats the instructions (small models do)."""
+    if not text:
+        return False
+    sentences = [s.strip() for s in text.replace("\n", " ").split(".") if len(s.strip()) >= 25]
+    return not sentences or not all(s in prompts.SUMMARIZER.replace("\n", " ") for s in sentences)
+
+
+def summarizer_flow(state: dict[str, Any], runtime: Any, services: Services) -> Flow:
+    ctx = services.context(runtime)
+    plan = ExecutionPlan.model_validate(state["plan"])
+    results = {int(k): v for k, v in (state.get("step_results") or {}).items()}
+    request = state.get("request") or plan.goal
+    usage = Usage()
+    if state.get("plan_source") == "fast_path":  # one approved tool call: its own message is the answer
+        text = result_text(results.get(1) or {"status": "skipped", "error": "not run"}, request[:80])
+        return {**answer(text, state), "metrics": {"duration_ms": elapsed_ms(state)}}
+    rows = result_rows(plan, results)
+    notes = [n for n in (state.get("halted"),) if n]
+    body = f"Request: {request}\n\n{prompts.data_block('step_results', rows)}"
+    if notes:
+        body += "\n\nThe plan stopped early: " + "; ".join(notes)
+    try:
+        reply = yield ModelCall(services.model(ctx, "default"), [SystemMessage(prompts.SUMMARIZER), HumanMessage(body)])
+        usage.add(reply)
+        text = str(reply.content).strip()
+        if not usable_answer(text):
+            usage.notes.append("summarizer_rules_fallback: empty or parroted answer")
+            text = rules.summarize(request, rows, services.registry)
+    except Exception as exc:  # the answer must still come: the rules write it
+        usage.notes.append(f"summarizer_rules_fallback: {type(exc).__name__}")
+        text = rules.summarize(request, rows, services.registry)
+    store = getattr(runtime, "store", None)
+    learnable = state.get("plan_source") == "planner" and plan.version == 1 and not any(r["status"] == "failed" for r in rows)
+    if ctx.plan_library and store is not None and learnable:
+        stored = plan_library.templatize(plan.model_dump(), request)
+        stored["key"] = plan_library.request_key(request)
+        yield StorePut(store, (*plan_library.NAMESPACE, ctx.user_id), plan_library.store_key(request), stored)
+    metrics = {**usage.metrics(), "duration_ms": elapsed_ms(state)}
+    if usage.notes:
+        metrics["fallbacks"] = usage.notes
+    return {**answer(text, state), "metrics": metrics}
