@@ -1,0 +1,284 @@
+"""bench/results/summary.md (tables and target verdicts) and the plots, from the section JSON files."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from bench import plots
+from bench.plots import LABELS
+from bench.stats import median
+
+CLASSES = ("simple", "independent", "chained", "failing", "complex")
+HEAD = {"simple": "simple", "independent": "independent", "chained": "chained", "failing": "failing tool",
+        "complex": "all complex"}
+
+
+def _load(folder: Path, name: str) -> dict[str, Any] | None:
+    path = folder / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _s(x: float) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.2f}"
+
+
+def _x(x: float) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.2f}x"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in rows)]
+
+
+def _verdict(ok: bool) -> str:
+    return "**met**" if ok else "**not met**"
+
+
+# targets --------------------------------------------------------------------------------------------
+def targets(lat: dict[str, Any] | None, ovh: dict[str, Any] | None, scl: dict[str, Any] | None) -> list[list[str]]:
+    rows: list[list[str]] = []
+    if lat:
+        r = lat["ratios"]
+        for base, limit in (("plan-execute", 0.35), ("react", 0.8)):
+            cas, llm = r["plangate-cascade"][base]["complex"], r["plangate-llm"][base]["complex"]
+            per_class = ", ".join(f"{c} {_x(r['plangate-cascade'][base][c])}" for c in ("independent", "chained", "failing"))
+            rows.append([f"latency <= {limit}x {LABELS[base]} (complex, median)",
+                         f"cascade {_x(cas)}, llm router {_x(llm)} (cascade by class: {per_class})",
+                         f"cascade {_verdict(cas <= limit)}, llm {_verdict(llm <= limit)}"])
+        crit = [x for x in lat["rows"] if x["system"] == "plangate-cascade" and x["cls"] != "simple"]
+        ratios = [x["latency_s"] / x["critical_path_s"] for x in crit]
+        within = sum(1 for v in ratios if v <= 1.10)
+        by_cls = ", ".join(f"{c} {_x(lat['table']['plangate-cascade'][c]['vs_critical_median'])}"
+                           for c in ("independent", "chained", "failing"))
+        rows.append(["latency <= 1.10x critical path (complex, cascade)",
+                     f"median {_x(median(ratios))}, {within}/{len(ratios)} tasks within; by class: {by_cls}",
+                     f"median {_verdict(median(ratios) <= 1.10)}, every task {_verdict(within == len(ratios))}"])
+        simple = {s: [x for x in lat["rows"] if x["system"] == s and x["cls"] == "simple"]
+                  for s in ("plangate-llm", "plangate-cascade")}
+        worst_llm = max(x["model_calls"] for x in simple["plangate-llm"])
+        sure = [x for x in simple["plangate-cascade"] if not x["kinds"].get("route")]
+        worst_sure = max((x["model_calls"] for x in sure), default=0)
+        unsure = len(simple["plangate-cascade"]) - len(sure)
+        rows.append(["fast path <= 2 model calls (0 for routing when the rules are sure)",
+                     f"llm router: at most {worst_llm} calls; cascade: {len(sure)}/{len(simple['plangate-cascade'])} simple "
+                     f"requests routed by the rules with 0 routing calls and {worst_sure} call in all; {unsure} unsure "
+                     "ones asked the weak model (2 calls)",
+                     _verdict(worst_llm <= 2 and worst_sure <= 1)])
+    if ovh:
+        measured = [x for x in ovh["rows"] if "skipped" not in x]
+        parts, ok = [], True
+        for saver in ("memory", "sqlite", "postgres"):
+            mine = [x for x in measured if x["saver"] == saver]
+            if mine:
+                worst = max(mine, key=lambda x: x["ratio"])
+                ok = ok and worst["ratio"] <= 2.0
+                parts.append(f"{saver} worst {_x(worst['ratio'])} ({worst['task']})")
+        rows.append(["framework overhead <= 2x a bare graph with the same supersteps", "; ".join(parts), _verdict(ok)])
+    if scl:
+        top = [x for x in scl["rows"] if x.get("threads") == 200 and "skipped" not in x]
+        bad = sum(x["errors"] + x["wrong"] for x in top)
+        text = "; ".join(f"{x['backend']}: {x['requests']} requests, {x['errors']} errors, {x['wrong']} wrong" for x in top)
+        rows.append(["no errors at 200 concurrent threads", text or "not run", _verdict(bool(top) and bad == 0)])
+    return rows
+
+
+# sections -------------------------------------------------------------------------------------------
+def latency_section(lat: dict[str, Any]) -> list[str]:
+    t = lat["table"]
+    out = [f"## 1. Latency per task class (model {lat['model_s']:g} s/call, tool {lat['tool_s']:g} s/call)", "",
+           f"Median / p95 seconds; {lat['concurrency']} requests in flight, InMemorySaver everywhere; "
+           "`ok` counts runs whose tool calls were exactly the task's.", ""]
+    rows = [[LABELS[s], *[f"{_s(t[s][c]['median_s'])} / {_s(t[s][c]['p95_s'])}" for c in CLASSES],
+             f"{t[s]['simple']['correct'] + t[s]['complex']['correct']}/{t[s]['simple']['n'] + t[s]['complex']['n']}"]
+            for s in t]
+    out += _table(["system", *[f"{HEAD[c]} (n={t['react'][c]['n']})" for c in CLASSES], "ok"], rows)
+    out += ["", "plangate / baseline, ratio of median latencies (below 1: plangate is faster):", ""]
+    rows = [[f"{LABELS[p]} / {LABELS[b]}", *[_x(lat["ratios"][p][b][c]) for c in CLASSES]]
+            for p in lat["ratios"] for b in lat["ratios"][p]]
+    out += _table(["ratio", *[HEAD[c] for c in CLASSES]], rows)
+    out += ["", "![latency by class](latency_by_class.png)", "", "## 2. Model calls and tokens per task class", "",
+            "Mean per request: model calls (routing calls in brackets) · input tokens / output tokens (~4 chars a token, "
+            "tool schemas counted).", ""]
+    rows = [[LABELS[s], *[f"{t[s][c]['model_calls']:.1f} ({t[s][c]['routing_calls']:.1f}) · "
+                          f"{t[s][c]['input_tokens']:.0f} / {t[s][c]['output_tokens']:.0f}" for c in CLASSES]] for s in t]
+    return out + _table(["system", *[HEAD[c] for c in CLASSES]], rows)
+
+
+def critical_section(lat: dict[str, Any]) -> list[str]:
+    t = lat["table"]
+    out = ["", "## 3. Critical path", "",
+           "Critical path = minimum sequential model calls x latency + longest tool chain (1 call for a simple "
+           "request, 2 for a complex one: the plan with references, and the answer). Latency / critical path, median "
+           "(worst):", ""]
+    rows = [[LABELS[s], *[f"{_x(t[s][c]['vs_critical_median'])} ({_x(t[s][c]['vs_critical_max'])})" for c in CLASSES]]
+            for s in t]
+    out += _table(["system", *[HEAD[c] for c in CLASSES]], rows)
+    out += ["", "Per task (seconds; `waves` = plangate supersteps of tools at max_parallel_steps="
+            f"{lat['max_parallel_steps']}):", ""]
+    by_task: dict[str, dict[str, Any]] = {}
+    for r in lat["rows"]:
+        by_task.setdefault(r["task"], {"row": r})[r["system"]] = r
+    rows = []
+    for tid, d in by_task.items():
+        r = d["row"]
+        cas = d["plangate-cascade"]
+        rows.append([tid + (" (trap)" if "rules-trap" in r["tags"] else ""), r["cls"], str(r["steps"]), str(r["waves"]),
+                     _s(r["critical_path_s"]), *[_s(d[s]["latency_s"]) + ("" if d[s]["correct"] else " ✗") for s in t],
+                     _x(cas["latency_s"] / cas["critical_path_s"])])
+    out += _table(["task", "class", "steps", "waves", "critical", *[LABELS[s] for s in t], "cascade/critical"], rows)
+    out += ["", "✗ = wrong tool calls (c24 is a trap for the cascade's rules: \"tell Anna\" has no keyword, so the rules "
+            "are sure it is one weather request and take the fast path; the llm router gets it right)."]
+    return out
+
+
+def bsp_section(lat: dict[str, Any]) -> list[str]:
+    out = ["", "### What BSP supersteps and the wave cap cost", "",
+           "plangate runs ready steps in waves: a wave waits for its slowest step, and holds at most max_parallel_steps. "
+           "LLMCompiler starts each task the moment its inputs are ready. Tasks with uneven tool latencies "
+           "(deep_report 0.9 s, quick_fact 0.1 s):", ""]
+    rows, pairs = [], {}
+    for r in lat["bsp_rows"]:
+        pairs.setdefault(r["task"], {})[r["system"]] = r
+    for tid, d in pairs.items():
+        r = d["plangate-cascade"]
+        rows.append([tid, _s(r["tool_chain_s"]), _s(r["bsp_chain_s"]), _s(r["critical_path_s"]), _s(r["latency_s"]),
+                     _s(d["llm-compiler"]["latency_s"]), _x(r["latency_s"] / r["critical_path_s"])])
+    out += _table(["task", "tool chain (DAG)", "tool time in waves", "critical", "plangate", "LLMCompiler",
+                   "plangate/critical"], rows)
+    suite = [r for r in lat["rows"] if r["system"] == "plangate-cascade" and r["bsp_chain_s"] > r["tool_chain_s"] + 1e-9]
+    extra = sum(r["bsp_chain_s"] - r["tool_chain_s"] for r in suite)
+    names = ", ".join(f"{r['task']} (+{r['bsp_chain_s'] - r['tool_chain_s']:.2f} s)" for r in suite) or "none"
+    out += ["", f"In the main suite (uniform 0.3 s tools) waves cost time only where the cap splits a wide plan: {names}; "
+            f"{extra:.2f} s in all."]
+    return out
+
+
+def warm_section(lat: dict[str, Any]) -> list[str]:
+    warm = lat.get("warm_library")
+    if not warm:
+        return []
+    t = warm["table"]
+    cold = lat["table"]["plangate-cascade"]
+    out = ["", "### plangate's plan library (repeat requests)", "",
+           "The tables above plan every request cold (plan_library off). With the library on, a repeated request reuses "
+           "its stored plan and skips the planner call:", ""]
+    rows = [[HEAD[c], f"{t[c]['hits']}/{t[c]['n']}", f"{_s(cold[c]['median_s'])} → {_s(t[c]['median_s'])}",
+             f"{cold[c]['model_calls']:.1f} → {t[c]['model_calls']:.1f}", f"{t[c]['correct']}/{t[c]['n']}"]
+            for c in ("independent", "chained", "failing", "complex")]
+    return out + _table(["class", "library hits", "median s (cold → repeat)", "model calls", "ok"], rows)
+
+
+def overhead_section(ovh: dict[str, Any]) -> list[str]:
+    out = ["", "## 4. Framework overhead (zero-latency model and tools, sync invoke)", "",
+           "Per-request milliseconds, median (p95). `model sim` is the scripted model's own work, included in plangate's "
+           "time; the bare graph has trivial nodes in the same supersteps on the same checkpointer.", ""]
+    rows = []
+    for r in ovh["rows"]:
+        if "skipped" in r:
+            rows.append([r["saver"], "-", "-", r["skipped"], "", "", "", ""])
+            continue
+        rows.append([r["saver"], r["task"], f"{r['supersteps']}/{r['tasks']}",
+                     f"{r['plangate_ms']:.1f} ({r['plangate_p95_ms']:.1f})", f"{r['model_sim_ms']:.2f}",
+                     f"{r['bare_ms']:.1f} ({r['bare_p95_ms']:.1f})", _x(r["ratio"]), _x(r["ratio_own"])])
+    out += _table(["saver", "task", "supersteps/tasks", "plangate ms", "model sim ms", "bare ms", "ratio",
+                   "ratio w/o model sim"], rows)
+    prof = ovh.get("profile")
+    if prof:
+        bare = prof.get("bare", {"areas_ms": {}, "ms_per_request": float("nan")})
+        out += ["", f"Where a zero-latency request's time goes (pyinstrument, async, InMemorySaver, task c10, "
+                f"{prof['runs']} runs each; times are inflated by the profiler; full trees in `profile_overhead.txt` and "
+                "`profile_bare.txt`):", ""]
+        areas = list(dict.fromkeys([*prof["areas_ms"], *bare["areas_ms"]]))
+        rows = [[k, f"{prof['areas_ms'].get(k, 0):.2f}", f"{bare['areas_ms'].get(k, 0):.2f}"] for k in areas]
+        rows.append(["**total**", f"{prof['ms_per_request']:.2f}", f"{bare['ms_per_request']:.2f}"])
+        out += _table(["area", "plangate ms/request", "bare graph ms/request"], rows)
+        out += ["", "Heaviest plangate functions (inclusive of the libraries they call):", ""]
+        out += _table(["function", "ms/request"], [[k, f"{v:.2f}"] for k, v in prof["plangate_functions_ms"].items()])
+    if ovh.get("planner_schema_ms") is not None:
+        out += ["", f"Building the PlanDraft tool schema (`graph.structured.tool_spec`) takes {ovh['planner_schema_ms']:.1f} ms "
+                "and is redone on every planner call. What if it were memoized (patched in the bench process only; "
+                "InMemorySaver, interleaved runs)?", ""]
+        rows = [[r["task"], "memoized" if r["tool_spec_cached"] else "as is", f"{r['plangate_ms']:.1f}", f"{r['bare_ms']:.1f}",
+                 _x(r["ratio"])] for r in ovh.get("what_if", [])]
+        out += _table(["task", "tool_spec", "plangate ms", "bare ms", "ratio"], rows)
+    return out
+
+
+def scale_section(scl: dict[str, Any]) -> list[str]:
+    first = next((r for r in scl["rows"] if "model_s" in r), {})
+    out = ["", f"## 5. Scale (plangate cascade, async, model {first.get('model_s', 0):g} s/call, tool "
+           f"{first.get('tool_s', 0):g} s)", "",
+           "N threads each send requests one after another on their own thread id, cycling through the suite.", ""]
+    rows = [[r["backend"], str(r["threads"]), *(["-"] * 6 + [r["skipped"]] if "skipped" in r else [
+        str(r["requests"]), f"{r['throughput_rps']:.1f}", _s(r["median_s"]), _s(r["p95_s"]), str(r["errors"]),
+        str(r["wrong"]), "; ".join(r["error_samples"])])] for r in scl["rows"]]
+    out += _table(["backend", "threads", "requests", "req/s", "median s", "p95 s", "errors", "wrong", "notes"], rows)
+    cpu = [[r["backend"], str(r["threads"]), f"{r['cpu_ms_per_request']:.0f}", f"{r['cpu_busy']:.2f}"]
+           for r in scl["rows"] if "cpu_ms_per_request" in r]
+    if cpu:
+        out += ["", "Process CPU per request, and process CPU seconds per wall second (1.0 = one core busy):", ""]
+        out += _table(["backend", "threads", "CPU ms/request", "CPU busy"], cpu)
+    return out + ["", "![scale](scale.png)"]
+
+
+def growth_section(gro: dict[str, Any]) -> list[str]:
+    out = ["", f"## 6. Cost as plans grow (model {gro['model_s']:g} s/call, tool {gro['tool_s']:g} s: a tenth of the "
+           "issue's latencies)", "", "Latency s / model calls / input tokens per request:", ""]
+    systems = list(dict.fromkeys(r["system"] for r in gro["rows"]))
+    for shape in ("chain", "wide"):
+        rows = []
+        for system in systems:
+            cells = {r["size"]: r for r in gro["rows"] if r["system"] == system and r["shape"] == shape}
+            rows.append([LABELS.get(system, system), *[
+                f"{_s(cells[n]['latency_s'])} / {cells[n]['model_calls']} / {cells[n]['input_tokens']}"
+                + ("" if cells[n]["correct"] else " ✗") for n in gro["sizes"]]])
+        out += ["", f"**{shape}**", ""] + _table(["system", *[f"{n} steps" for n in gro["sizes"]]], rows)
+    return out + ["", "![growth](growth.png)"]
+
+
+def header(meta: dict[str, Any] | None) -> list[str]:
+    out = ["# plangate benchmarks", ""]
+    if meta:
+        out += [f"Generated by `make bench` on {meta['date']} (commit {meta['commit']}, {meta['cpus']} CPUs, Python "
+                f"{meta['python']}, LangGraph {meta['langgraph']}). Load average (1/5/15 min) before: {meta['load_before']}, "
+                f"after: {meta.get('load_after', 'n/a')}; the machine is shared, so absolute times carry that noise. "
+                f"Total {meta.get('seconds', 0):.0f} s. BENCH_SCALE={meta['scale']:g}"
+                + (" (quick mode)" if meta.get("quick") else "") + ".", ""]
+    out += ["Every system runs on the same scripted `LatencyChatModel` (fixed latency per call, token accounting) and the "
+            "same tools, and the model gives each system the replies a competent model would for the task, so all do "
+            "identical tool work (checked per run). Baselines in `bench/baselines/`: the LangGraph plan-and-execute "
+            "tutorial (planner, a prebuilt ReAct agent per step, replanner after every step), ReAct "
+            "(`create_react_agent`, parallel tool calls allowed) and LLMCompiler-style (DAG planner, tasks started as "
+            "soon as their inputs are ready inside one node, joiner). plangate runs with its router in `llm` mode (a "
+            "weak-model call decides) and `cascade` mode (rules first, a model only when they are unsure).", ""]
+    return out
+
+
+def write(folder: Path) -> list[Path]:
+    lat, ovh, scl, gro = (_load(folder, n) for n in ("latency", "overhead", "scale", "growth"))
+    meta = _load(folder, "run")
+    lines = header(meta)
+    written: list[Path] = []
+    target_rows = targets(lat, ovh, scl)
+    if target_rows:
+        lines += ["## Targets", ""] + _table(["target", "measured", "verdict"], target_rows) + [""]
+    if lat:
+        lines += latency_section(lat) + critical_section(lat) + bsp_section(lat) + warm_section(lat)
+        written.append(plots.latency_by_class(lat, folder))
+    if ovh:
+        lines += overhead_section(ovh)
+    if scl:
+        lines += scale_section(scl)
+        written.append(plots.scale(scl, folder))
+    if gro:
+        lines += growth_section(gro)
+        written.append(plots.growth(gro, folder))
+    notes = Path(__file__).resolve().parent / "NOTES.md"
+    if notes.exists():
+        lines += ["", notes.read_text().strip()]
+    summary = folder / "summary.md"
+    summary.write_text("\n".join(lines) + "\n")
+    return [summary, *written]
