@@ -158,7 +158,8 @@ def test_plan_library_reuses_a_successful_plan_without_a_planner_call():
     assert len(strong.calls_for("PlanDraft")) == 1
     assert second["plan_source"] == "library" and "plan reused" in second["route_reason"]
     assert second["metrics"]["plan_library"] == "hit"
-    assert recorder.calls[-1] == ("number", {"value": 42})
+    # steps 1 and 2 are independent and run concurrently, so their order varies
+    assert ("number", {"value": 42}) in recorder.calls[-2:]
 
 
 def test_plan_library_never_stores_failed_plans_and_can_be_turned_off():
