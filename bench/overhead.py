@@ -13,6 +13,8 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +114,25 @@ def measure_kind(kind: str, cfg: BenchConfig, n: int, folder: Path) -> list[dict
     return rows
 
 
+def durability_cost(cfg: BenchConfig, n: int, folder: Path) -> list[dict[str, Any]]:
+    """Plain `invoke` (input and supersteps saved in the background) vs `invoke_durably` (the CLI's way: request
+    saved first, each superstep saved before the next starts), interleaved, on the persistent savers."""
+    rows = []
+    for kind in ("sqlite", "postgres"):
+        with saver(kind, cfg, folder) as pair:
+            if pair is None:
+                rows.append({"saver": kind, "skipped": "PostgreSQL at 127.0.0.1:5432 could not be reached"})
+                continue
+            plain = build("plangate-cascade", model_s=0.0, tool_s=0.0, checkpointer=pair[0], store=pair[1])
+            durable = replace(plain, durable=True)
+            for task_id in ("s01", "c10", "c07"):
+                task = by_id(task_id)
+                a, b = _interleaved(partial(measure, plain, task), partial(measure, durable, task), n)
+                rows.append({"saver": kind, "task": task_id, "n": n, "async_ms": 1000 * median(a),
+                             "durable_ms": 1000 * median(b), "ratio": paired_ratio(b, a)})
+    return rows
+
+
 def profile(cfg: BenchConfig, runs: int) -> dict[str, Any]:
     """Where a zero-latency request spends its time (async, InMemorySaver, the 3-step chain): plangate, and the
     bare graph with the same supersteps, so the LangGraph runtime's share can be compared."""
@@ -183,5 +204,6 @@ def run(cfg: BenchConfig) -> dict[str, Any]:
     n = 8 if cfg.quick else 60
     with tempfile.TemporaryDirectory(prefix="plangate-bench-") as tmp:
         rows = [row for kind in ("memory", "sqlite", "postgres") for row in measure_kind(kind, cfg, n, Path(tmp))]
-    return {"rows": rows, "planner_schema_ms": planner_schema_ms(), "what_if": what_if_cached_schema(n),
+        durability = durability_cost(cfg, n, Path(tmp))
+    return {"rows": rows, "durability": durability, "planner_schema_ms": planner_schema_ms(), "what_if": what_if_cached_schema(n),
             "profile": profile(cfg, 10 if cfg.quick else 60)}

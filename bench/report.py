@@ -185,6 +185,14 @@ def overhead_section(ovh: dict[str, Any]) -> list[str]:
                      f"{r['bare_ms']:.1f} ({r['bare_p95_ms']:.1f})", _x(r["ratio"]), _x(r["ratio_own"])])
     out += _table(["saver", "task", "supersteps/tasks", "plangate ms", "model sim ms", "bare ms", "ratio",
                    "ratio w/o model sim"], rows)
+    if ovh.get("durability"):
+        out += ["", "What crash safety costs: plain `invoke` (LangGraph's default `durability=\"async\"`) vs `invoke_durably`, "
+                "the CLI's way (the request saved before any node runs, each superstep saved before the next starts); "
+                "interleaved runs, median ms.", ""]
+        rows = [[r["saver"], "-", "-", "-", r["skipped"]] if "skipped" in r else
+                [r["saver"], r["task"], f"{r['async_ms']:.1f}", f"{r['durable_ms']:.1f}", _x(r["ratio"])]
+                for r in ovh["durability"]]
+        out += _table(["saver", "task", "invoke ms", "invoke_durably ms", "ratio"], rows)
     prof = ovh.get("profile")
     if prof:
         bare = prof.get("bare", {"areas_ms": {}, "ms_per_request": float("nan")})

@@ -13,6 +13,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 from langgraph.checkpoint.memory import InMemorySaver
@@ -25,6 +26,7 @@ from bench.latency_model import LatencyChatModel, Run, active
 from bench.tasks import Task
 from bench.tools import flat, make_tools
 from graph import Context, build_graph
+from graph.durable import ainvoke_durably, invoke_durably
 
 SYSTEMS = ("plangate-cascade", "plangate-llm", "react", "plan-execute", "llm-compiler")
 BASELINES = ("plan-execute", "react", "llm-compiler")
@@ -38,18 +40,21 @@ class System:
     make_input: Callable[[str], dict[str, Any]]
     answer_of: Callable[[dict[str, Any]], str]
     context: Any = None
+    durable: bool = False  # run through graph.durable (request saved first, durability="sync"), as the CLI does
 
     def config(self) -> dict[str, Any]:
         return {"configurable": {"thread_id": uuid.uuid4().hex}, "recursion_limit": RECURSION}
 
     async def arun(self, request: str, config: dict[str, Any] | None = None) -> str:
         kwargs = {"context": self.context} if self.context is not None else {}
-        out = await self.graph.ainvoke(self.make_input(request), config or self.config(), **kwargs)
+        invoke = partial(ainvoke_durably, self.graph) if self.durable else self.graph.ainvoke
+        out = await invoke(self.make_input(request), config or self.config(), **kwargs)
         return self.answer_of(out)
 
     def run(self, request: str, config: dict[str, Any] | None = None) -> str:
         kwargs = {"context": self.context} if self.context is not None else {}
-        out = self.graph.invoke(self.make_input(request), config or self.config(), **kwargs)
+        invoke = partial(invoke_durably, self.graph) if self.durable else self.graph.invoke
+        out = invoke(self.make_input(request), config or self.config(), **kwargs)
         return self.answer_of(out)
 
 

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from graph.cli import CliError, context_from_args, context_overrides, dump_json, new_thread_id
+from graph.durable import DURABILITY, save_request
 from graph.graph import build_graph
 from graph.persistence import Persistence, list_threads, open_persistence, redact, resolve_target
 from graph.views import plan_tree
@@ -87,7 +88,8 @@ def _stream(app: Any, payload: Any, config: dict, ctx: Any, args: argparse.Names
     show = not (args.json or getattr(args, "quiet", False))
     try:
         with err.status("working…", spinner="dots") as status:
-            for mode, chunk in app.stream(payload, config, context=ctx, stream_mode=["custom", "updates"]):
+            for mode, chunk in app.stream(payload, config, context=ctx, stream_mode=["custom", "updates"],
+                                             durability=DURABILITY):
                 if mode == "custom" and isinstance(chunk, dict):
                     if chunk.get("event") == "progress":
                         status.update(f"working… {chunk['done']}/{chunk['total']} steps ({time.monotonic() - started:.1f}s)")
@@ -148,7 +150,9 @@ def run(app: Any, args: argparse.Namespace, persistence: Persistence) -> int:
     saved = _saved_settings(app.get_state({"configurable": {"thread_id": thread}})) if args.thread else {}
     ctx = context_from_args(args, saved)
     config = _config(thread, ctx, settings={**saved, **context_overrides(args)})
-    _stream(app, {"messages": [{"role": "user", "content": " ".join(args.request)}]}, config, ctx, args)
+    # Saved before any node runs: a crash from here on leaves a thread that `plangate resume` completes.
+    save_request(app, {"messages": [{"role": "user", "content": " ".join(args.request)}]}, config)
+    _stream(app, None, config, ctx, args)
     return _report(app, config, thread, args, quiet=args.quiet)
 
 

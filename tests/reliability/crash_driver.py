@@ -6,7 +6,7 @@
 Every tool appends `effect` lines to the log file (step key, tool, thread, pid); models and tools pass
 named points (`model:PlanDraft`, `tool:s3:before`, ...). With `--pause POINT` the process writes
 `<log>.paused` on reaching it and sleeps, so a test can SIGKILL it exactly there. `POINT@s1,s2` first waits
-until s1 and s2 logged their effect (some steps of a superstep done, others running); a leading `!`
+until s1 and s2 are saved as completed (some steps of a superstep done, others running); a leading `!`
 marks the point without pausing (kill lands during what follows, e.g. a retry backoff). `--latency S`
 adds a random delay up to S seconds to every model call and tool, for randomized kills. `--aio` runs
 `ainvoke` on AsyncSqliteSaver instead of `invoke` on SqliteSaver.
@@ -39,7 +39,9 @@ from pydantic import ConfigDict, Field
 
 from graph import build_graph
 from graph.context import Context
+from graph.durable import DURABILITY, asave_request, save_request
 from graph.persistence import open_async_sqlite, open_sqlite
+from tests.reliability.crashkit import persisted_completed
 from tools.errors import RetryableToolError, ToolError
 from tools.metadata import describe_tool
 
@@ -59,8 +61,9 @@ BUILTIN_REQUEST = "set a tea timer for 3 minutes and set a pasta timer for 10 mi
 class Hooks:
     """Pause points, random latency and the side-effect log of one driver process."""
 
-    def __init__(self, log: str, thread: str, pause: str | None, latency: float, seed: int) -> None:
-        self.log, self.thread, self.latency = Path(log), thread, latency
+    def __init__(self, log: str, db: str, thread: str, scenario: str, pause: str | None, latency: float,
+                 seed: int) -> None:
+        self.log, self.db, self.thread, self.scenario, self.latency = Path(log), Path(db), thread, scenario, latency
         self.pause = (pause or "").lstrip("!")
         self.no_pause = bool(pause and pause.startswith("!"))
         self.wait_for: list[str] = []
@@ -88,11 +91,10 @@ class Hooks:
             time.sleep(self.rng.uniform(0, self.latency))
         if not self.pause or self.pause not in (point, f"{point}#{self.seen[point]}"):
             return
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 30
         while self.wait_for and time.monotonic() < deadline:
-            done = {r[2] for r in self.lines("effect")}
-            if all(k in done for k in self.wait_for):
-                time.sleep(0.5)  # let the finished tasks' writes reach the checkpointer
+            # the steps finished, and LangGraph saved their pending writes (it does so in the background)
+            if set(self.wait_for) <= persisted_completed(self.db, self.thread, self.scenario):
                 break
             time.sleep(0.02)
         Path(f"{self.log}.paused").write_text(point, encoding="utf-8")
@@ -219,8 +221,10 @@ def _run_sync(args: argparse.Namespace, hooks: Hooks) -> dict[str, Any]:
     with open_sqlite(args.db) as persistence:
         app, ctx, payload = build(args.scenario, hooks, persistence)
         config = {"configurable": {"thread_id": args.thread}, "recursion_limit": ctx.recursion_limit()}
+        if args.command == "run":
+            save_request(app, payload, config)  # from here on the run is accepted: a kill leaves it resumable
         hooks.write("start", args.command, args.scenario)
-        app.invoke(payload if args.command == "run" else None, config, context=ctx)
+        app.invoke(None, config, context=ctx, durability=DURABILITY)
         hooks.write("finish", args.command, args.scenario)
         return app.get_state(config).values
 
@@ -229,8 +233,10 @@ async def _run_async(args: argparse.Namespace, hooks: Hooks) -> dict[str, Any]:
     async with open_async_sqlite(args.db) as persistence:
         app, ctx, payload = build(args.scenario, hooks, persistence)
         config = {"configurable": {"thread_id": args.thread}, "recursion_limit": ctx.recursion_limit()}
+        if args.command == "run":
+            await asave_request(app, payload, config)
         hooks.write("start", args.command, args.scenario)
-        await app.ainvoke(payload if args.command == "run" else None, config, context=ctx)
+        await app.ainvoke(None, config, context=ctx, durability=DURABILITY)
         hooks.write("finish", args.command, args.scenario)
         return (await app.aget_state(config)).values
 
@@ -247,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--aio", action="store_true", help="ainvoke with AsyncSqliteSaver instead of invoke")
     args = parser.parse_args(argv)
-    hooks = Hooks(args.log, args.thread, args.pause, args.latency, args.seed)
+    hooks = Hooks(args.log, args.db, args.thread, args.scenario, args.pause, args.latency, args.seed)
     values = asyncio.run(_run_async(args, hooks)) if args.aio else _run_sync(args, hooks)
     results = {str(k): v["status"] for k, v in (values.get("step_results") or {}).items()}
     answer = values["messages"][-1].content if values.get("messages") else None

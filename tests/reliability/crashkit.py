@@ -25,6 +25,41 @@ def _env(home: Path) -> dict[str, str]:
     return env
 
 
+def persisted_completed(db: Path, thread: str, scenario: str) -> set[str]:
+    """Keys of the thread's steps whose `completed` result is saved (latest checkpoint or its pending writes)."""
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    if not Path(db).exists():
+        return set()
+    conn = sqlite3.connect(db, check_same_thread=False)
+    try:
+        saved = SqliteSaver(conn).get_tuple({"configurable": {"thread_id": thread}})
+    except sqlite3.OperationalError:  # killed before the tables were made
+        return set()
+    finally:
+        conn.close()
+    if saved is None:
+        return set()
+    values = saved.checkpoint["channel_values"]
+    results = {int(k): v for k, v in (values.get("step_results") or {}).items()}
+    plan = values.get("plan")
+    for _task, channel, value in saved.pending_writes or []:
+        if channel == "step_results":
+            results.update({int(k): v for k, v in value.items()})
+        if channel == "plan" and value:
+            plan = value
+    done = {i for i, r in results.items() if r.get("status") == "completed"}
+    return {step_key(scenario, plan, i) for i in done}
+
+
+def step_key(scenario: str, plan: dict[str, Any] | None, step_id: int) -> str:
+    """The side-effect log key of a step: its `key`/`label` arg, else its tool's name ("fast" on the fast path)."""
+    if scenario == "fast" or not plan:
+        return "fast"
+    step = next(s for s in plan["steps"] if s["id"] == step_id)
+    return str(step["args"].get("key") or step["args"].get("label") or step["tool"].split(".")[1])
+
+
 @dataclass
 class CrashRun:
     """One thread driven through kills and resumes; records every process and what was saved at each kill."""
@@ -120,35 +155,7 @@ class CrashRun:
 
     def persisted_completed(self) -> set[str]:
         """Keys of steps whose `completed` result is saved (in the latest checkpoint or its pending writes)."""
-        from langgraph.checkpoint.sqlite import SqliteSaver
-
-        if not self.db.exists():
-            return set()
-        conn = sqlite3.connect(self.db, check_same_thread=False)
-        try:
-            saved = SqliteSaver(conn).get_tuple({"configurable": {"thread_id": self.thread}})
-        except sqlite3.OperationalError:  # killed before the tables were made
-            return set()
-        finally:
-            conn.close()
-        if saved is None:
-            return set()
-        values = saved.checkpoint["channel_values"]
-        results = {int(k): v for k, v in (values.get("step_results") or {}).items()}
-        plan = values.get("plan")
-        for _task, channel, value in saved.pending_writes or []:
-            if channel == "step_results":
-                results.update({int(k): v for k, v in value.items()})
-            if channel == "plan" and value:
-                plan = value
-        done = {i for i, r in results.items() if r.get("status") == "completed"}
-        return {self.key_of(plan, i) for i in done}
-
-    def key_of(self, plan: dict[str, Any] | None, step_id: int) -> str:
-        if self.scenario == "fast" or not plan:
-            return "fast"
-        step = next(s for s in plan["steps"] if s["id"] == step_id)
-        return str(step["args"].get("key") or step["args"].get("label") or step["tool"].split(".")[1])
+        return persisted_completed(self.db, self.thread, self.scenario)
 
     def effects(self) -> list[tuple[str, int]]:
         """(key, pid) of every logged side effect of this thread."""

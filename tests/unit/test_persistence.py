@@ -20,6 +20,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
 
 from graph import Context, build_graph
+from graph.durable import DURABILITY, asave_request, save_request
 from graph.persistence import (
     BUSY_TIMEOUT_MS,
     Persistence,
@@ -186,6 +187,26 @@ async def test_threads_are_isolated_and_history_is_kept(backend):
         history = await backend.history(app, a)
         assert [s.metadata["source"] for s in history].count("input") == 2  # two turns, every checkpoint kept
         assert history[-1].next == ("__start__",)
+
+
+async def test_a_durable_run_saves_the_request_before_any_node_runs(backend):
+    """save_request alone leaves a thread that a resume (invoke(None)) completes, in a later process."""
+    plain, durable = config(), config()
+    async with backend.open() as persistence:
+        app = build_graph(checkpointer=persistence.checkpointer, store=persistence.store)
+        if backend.is_async:
+            await asave_request(app, user(PLAN_REQUEST), durable)
+        else:
+            await asyncio.to_thread(save_request, app, user(PLAN_REQUEST), durable)
+        await backend.invoke(app, user(PLAN_REQUEST), plain)
+    async with backend.open() as persistence:  # the process that saved the request died before the router
+        app = build_graph(checkpointer=persistence.checkpointer, store=persistence.store)
+        saved = await backend.state(app, durable)
+        assert saved.next == ("__start__",) and saved.metadata["source"] == "input"
+        done = await backend.invoke(app, None, durable, durability=DURABILITY)
+        assert done["messages"][0].content == PLAN_REQUEST and "5 min" in done["messages"][-1].content
+        shape = [[(s.metadata["source"], s.next) for s in await backend.history(app, cfg)] for cfg in (plain, durable)]
+        assert shape[0] == shape[1]  # the same checkpoints as a plain invoke(request)
 
 
 async def test_the_store_outlives_the_connection(backend):
