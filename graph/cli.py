@@ -81,20 +81,35 @@ class CliError(Exception):
 VALUE_OPTIONS = {"--db", "--user", "--thread", "--mode", "--limit", "--reason", "--edit"}
 
 
-def _normalise(argv: list[str]) -> list[str]:
-    """Put the command first; a request with no command is `run` (`plangate "set a timer"`)."""
-    i = 0
+# How many positional words each command takes: more than that means the words are a request
+# (`plangate show me my timers` runs the request; `plangate show THREAD` shows a thread).
+POSITIONALS = {"threads": 0, "stats": 0, "show": 1, "history": 1, "resume": 1, "fork": 2}
+
+
+def _positionals(argv: list[str]) -> list[int]:
+    """Indexes of the words in `argv` that are not options or option values."""
+    found, i = [], 0
     while i < len(argv):
         token = argv[i]
-        if token in ("-h", "--help"):
-            return argv
         if token.startswith("-"):
             i += 1 if "=" in token or token not in VALUE_OPTIONS else 2
             continue
-        if token in COMMANDS:
-            return [token, *argv[:i], *argv[i + 1:]]
-        return ["run", *argv]
-    return argv
+        found.append(i)
+        i += 1
+    return found
+
+
+def _normalise(argv: list[str]) -> list[str]:
+    """Put the command first; a request with no command is `run` (`plangate "set a timer"`)."""
+    words = _positionals(argv)
+    if not words:
+        return argv
+    first = words[0]
+    command = argv[first]
+    asks_help = any(token in ("-h", "--help") for token in argv)
+    if command in COMMANDS and (asks_help or len(words) - 1 <= POSITIONALS.get(command, len(words))):
+        return [command, *argv[:first], *argv[first + 1:]]
+    return ["run", *argv]
 
 
 def _fail(message: str, hint: str, code: int = 2) -> int:

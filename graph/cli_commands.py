@@ -59,7 +59,9 @@ def _saved_settings(snapshot: Any) -> dict[str, Any]:
 
 def _not_found(thread: str, args: argparse.Namespace) -> CliError:
     where = redact(resolve_target(args.db))
-    return CliError(f"thread {thread!r} not found in {where}", "list threads with 'plangate threads' (same --db)")
+    return CliError(f"thread {thread!r} not found in {where}",
+                    "list threads with 'plangate threads' (same --db); to send a request that starts with a command "
+                    f"word, use 'plangate run \"{args.command} {thread} ...\"'")
 
 
 def _describe_event(event: dict[str, Any]) -> str | None:

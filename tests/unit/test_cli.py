@@ -206,6 +206,13 @@ def test_unknown_thread_is_one_clear_error(cli, db, command):
     assert "Traceback" not in err and len(err.strip().splitlines()) == 2
 
 
+def test_a_request_that_starts_with_a_command_word_is_run(cli):
+    code, out, err = cli("show", "me", "my", "timers")  # more words than `show THREAD` takes: a request
+    assert code == 0 and "timer" in out.lower() and "thread " in out and "not found" not in err
+    code, out, err = cli("show", "me")  # exactly `show THREAD`: the hint says how to send it as a request
+    assert code == 1 and "plangate run" in err
+
+
 def test_empty_database_and_global_options_before_the_command(db, capsys):
     assert main(["--db", db, "threads"]) == 0
     assert "no threads yet" in capsys.readouterr().out
