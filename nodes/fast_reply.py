@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from graph import rules
 from graph.effects import Flow, ModelCall
@@ -68,7 +69,7 @@ def fast_reply_flow(state: dict[str, Any], runtime: Any, services: Services) -> 
             usage.add(reply)
         return {**answer(str(reply.content), state), "metrics": usage.metrics()}
 
-    name, args = yield from _tool_call(model, request, domain, tools, services, usage)
+    name, args = yield from _tool_call(model, request, domain, tools, services, usage, state.get("messages") or [])
     if approval_policy(state, ctx)["side_effects"] and registry.has_side_effects(name):
         step = PlanStep(id=1, tool=name, args=args, description=request)
         plan = ExecutionPlan(goal=request, reasoning="fast path: one side-effecting tool, approval required", steps=[step])
@@ -95,7 +96,8 @@ def fast_reply_flow(state: dict[str, Any], runtime: Any, services: Services) -> 
     return {**answer(result_text(result, registry.meta(name).get("action") or request[:80]), state), **update, "step_results": {1: result}, "metrics": metrics}
 
 
-def _tool_call(model: Any, request: str, domain: str, tools: list[str], services: Services, usage: Usage) -> Flow:
+def _tool_call(model: Any, request: str, domain: str, tools: list[str], services: Services, usage: Usage,
+               earlier: Sequence[BaseMessage]) -> Flow:
     """Flow returning (tool name, args): the weak model's call, with the rules filling in what it got wrong.
 
     One tool, or an endpoint that takes "any": the model chooses. OpenAI-compatible servers only follow
@@ -111,7 +113,8 @@ def _tool_call(model: Any, request: str, domain: str, tools: list[str], services
     now = datetime.now().astimezone().isoformat(timespec="minutes")
     chosen = None
     try:
-        reply = yield ModelCall(bound, [SystemMessage(prompts.FAST_REPLY.format(domain=domain, now=now)), HumanMessage(request)])
+        system = prompts.with_earlier_turns(prompts.FAST_REPLY.format(domain=domain, now=now), earlier)
+        reply = yield ModelCall(bound, [SystemMessage(system), HumanMessage(request)])
     except Exception as exc:  # the model is down: the rules make the call
         usage.notes.append(f"fast_model_failed_rules_fallback: {type(exc).__name__}")
     else:

@@ -47,9 +47,10 @@ def planner_flow(state: dict[str, Any], runtime: Any, services: Services) -> Flo
         catalog=registry.catalog(),
         max_steps=ctx.max_plan_steps,
     )
+    messages = [SystemMessage(prompts.with_earlier_turns(system, state.get("messages") or [])), HumanMessage(request)]
     try:
         plan = yield from ask_structured(
-            services.model(ctx, "strong"), [SystemMessage(system), HumanMessage(request)], PlanDraft, usage,
+            services.model(ctx, "strong"), messages, PlanDraft, usage,
             max_repairs=ctx.max_repairs, check=check, method=ctx.structured_method, choices={"tool": registry.names()},
         )
     except GraphBubbleUp:

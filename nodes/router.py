@@ -8,9 +8,10 @@ mode the rules decide first and a model is asked only when the rules are not sur
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, Literal
 
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.types import Overwrite
 from pydantic import BaseModel, Field, field_validator
 
@@ -44,7 +45,7 @@ class RouteDecision(BaseModel):
         return value
 
 
-def _decide(tier: str, request: str, services: Services, ctx: Context, usage: Usage) -> Flow:
+def _decide(tier: str, request: str, services: Services, ctx: Context, usage: Usage, earlier: Sequence[BaseMessage]) -> Flow:
     """Flow returning a RouteDecision from the rules or from a model tier."""
     registry = services.registry
     if tier == "rules" or services.offline(ctx, tier):  # the offline model *is* the rules: skip the round trip
@@ -57,7 +58,8 @@ def _decide(tier: str, request: str, services: Services, ctx: Context, usage: Us
             raise ValueError(f"domain {decision.domain!r} is unknown; choose one of {', '.join(domains)}")
         return decision
 
-    messages = [SystemMessage(prompts.ROUTER.format(domains=", ".join(domains))), HumanMessage(request)]
+    system = prompts.with_earlier_turns(prompts.ROUTER.format(domains=", ".join(domains)), earlier)
+    messages = [SystemMessage(system), HumanMessage(request)]
     decision = yield from ask_structured(
         services.model(ctx, tier), messages, RouteDecision, usage, max_repairs=ctx.max_repairs, check=known_domain,
         method=ctx.structured_method, choices={"domain": domains}, max_tokens=256,
@@ -66,10 +68,11 @@ def _decide(tier: str, request: str, services: Services, ctx: Context, usage: Us
     return decision
 
 
-def _safe_decide(tier: str, request: str, services: Services, ctx: Context, usage: Usage) -> Flow:
+def _safe_decide(tier: str, request: str, services: Services, ctx: Context, usage: Usage,
+                 earlier: Sequence[BaseMessage]) -> Flow:
     """Like _decide, but a model that fails or talks nonsense falls back to the rules for this decision."""
     try:
-        return (yield from _decide(tier, request, services, ctx, usage))
+        return (yield from _decide(tier, request, services, ctx, usage, earlier))
     except (StructuredFailure, Exception) as exc:  # model down or unrepairable: the rules still answer
         found = rules.decide_route(request, services.registry)
         note = f"{tier} model failed ({str(exc)[:160]}); rules fallback: {found.reasoning}"
@@ -85,18 +88,21 @@ def gate(decision: RouteDecision, ctx: Context) -> Literal["fast", "plan", "unsu
     return "unsure"
 
 
-def route_flow(request: str, services: Services, ctx: Context, usage: Usage) -> Flow:
-    """Flow returning (route, decision, reason) through the ladder of the configured router_mode."""
+def route_flow(request: str, services: Services, ctx: Context, usage: Usage, earlier: Sequence[BaseMessage] = ()) -> Flow:
+    """Flow returning (route, decision, reason) through the ladder of the configured router_mode.
+
+    `earlier`: the thread's messages, whose earlier turns models see as data (the rules read the request only).
+    """
     ladder = list(LADDERS[ctx.router_mode])
-    decision = yield from _safe_decide(ladder[0], request, services, ctx, usage)
+    decision = yield from _safe_decide(ladder[0], request, services, ctx, usage, earlier)
     trail = [f"{ladder[0]}: {decision.route} {decision.confidence:.2f}"]
     if ladder[0] == "rules" and len(ladder) > 1 and decision.confidence < ctx.fast_threshold:
         ladder = ladder[1:]  # the rules are not sure: ask a model
-        decision = yield from _safe_decide(ladder[0], request, services, ctx, usage)
+        decision = yield from _safe_decide(ladder[0], request, services, ctx, usage, earlier)
         trail.append(f"{ladder[0]}: {decision.route} {decision.confidence:.2f}")
     verdict = gate(decision, ctx)
     if verdict == "unsure" and len(ladder) > 1:
-        decision = yield from _safe_decide(ladder[1], request, services, ctx, usage)
+        decision = yield from _safe_decide(ladder[1], request, services, ctx, usage, earlier)
         trail.append(f"escalated to {ladder[1]}: {decision.route} {decision.confidence:.2f}")
         verdict = gate(decision, ctx)
     route = "fast" if verdict == "fast" else "plan"
@@ -139,7 +145,7 @@ def router_flow(state: dict[str, Any], runtime: Any, services: Services) -> Flow
         return {**update, **answer(text), "error": str(exc), "route": "plan", "confidence": 0.0,
                 "route_reason": f"input rejected: {exc}", "plan": None, "plan_seen": plan_fingerprint(state.get("plan"))}
     usage = Usage()
-    route, decision, reason = yield from route_flow(request, services, ctx, usage)
+    route, decision, reason = yield from route_flow(request, services, ctx, usage, state.get("messages") or [])
     emit("route_decided", route=route, domain=decision.domain, confidence=decision.confidence, reason=reason)
     metrics = {**update["metrics"].value, **usage.metrics()}
     if usage.notes:
