@@ -65,7 +65,10 @@ def summarizer_flow(state: dict[str, Any], runtime: Any, services: Services) -> 
         usage.notes.append(f"summarizer_rules_fallback: {type(exc).__name__}")
         text = rules.summarize(request, rows, services.registry)
     store = getattr(runtime, "store", None)
-    learnable = state.get("plan_source") == "planner" and plan.version == 1 and not any(r["status"] == "failed" for r in rows)
+    # Only plans that rest on the request alone: on a later turn the planner also saw the earlier turns
+    # ("make it 10 minutes"), so its plan may not fit the next request with the same words.
+    learnable = (state.get("plan_source") == "planner" and plan.version == 1 and not any(r["status"] == "failed" for r in rows)
+                 and not prompts.earlier_turns(state.get("messages") or []))
     if ctx.plan_library and store is not None and learnable:
         stored = plan_library.templatize(plan.model_dump(), request)
         stored["key"] = plan_library.request_key(request)

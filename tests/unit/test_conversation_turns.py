@@ -1,6 +1,7 @@
 """Later turns of a thread: the models see the earlier turns as data, so "make it 10 minutes" can be resolved."""
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langgraph.store.memory import InMemoryStore
 
 from graph.context import Context
 from nodes.prompts import earlier_turns, with_earlier_turns
@@ -58,3 +59,20 @@ def test_second_turn_prompts_carry_the_first_turn_as_data():
     graph.invoke(user("and one for the eggs, 5 minutes"), cfg, context=ctx)
     fast_call = weak.calls[-1]  # the fast path's tool call sees both earlier exchanges
     assert "make it 10 minutes instead" in system_text(fast_call) and "set a tea timer" in system_text(fast_call)
+
+
+def test_plans_made_on_later_turns_are_not_learned():
+    """A later turn's plan may lean on earlier turns, so only first-turn plans go to the plan library."""
+    strong = scripted.ScriptedChatModel(default=scripted.plan([
+        {"id": 1, "tool": "timer.set_timer", "args": {"duration_s": 600, "label": "tea"}}]))
+    models = {"weak": scripted.ScriptedChatModel(default=scripted.route("plan", "timer", 0.99)), "strong": strong,
+              "default": scripted.ScriptedChatModel(default="done")}
+    graph, ctx = make_graph(models=models, store=InMemoryStore()), Context(router_mode="llm")
+    thread = config()
+    graph.invoke(user("set a tea timer for 10 minutes"), thread, context=ctx)
+    graph.invoke(user("make it 10 minutes"), thread, context=ctx)
+    assert len(strong.calls_for("PlanDraft")) == 2
+    first_again = graph.invoke(user("set a tea timer for 10 minutes"), config(), context=ctx)
+    later_again = graph.invoke(user("make it 10 minutes"), config(), context=ctx)
+    assert first_again["plan_source"] == "library"
+    assert later_again["plan_source"] == "planner" and len(strong.calls_for("PlanDraft")) == 3
