@@ -65,6 +65,21 @@ def wait_for(path: Path, lines: list[str], process: subprocess.Popen, timeout_s:
         time.sleep(0.1)
 
 
+def wait_saved(url: str, thread: str, step_id: int, timeout_s: float = 30) -> None:
+    """Wait until the thread's latest checkpoint holds step `step_id` as completed (in its pending writes)."""
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    deadline = time.monotonic() + timeout_s
+    with PostgresSaver.from_conn_string(url) as saver:
+        while True:
+            saved = saver.get_tuple({"configurable": {"thread_id": thread}})
+            writes = [value for _task, channel, value in (saved.pending_writes if saved else []) if channel == "step_results"]
+            if any((w.get(step_id) or w.get(str(step_id)) or {}).get("status") == "completed" for w in writes):
+                return
+            assert time.monotonic() < deadline, f"step {step_id} was never saved as completed"
+            time.sleep(0.05)
+
+
 def test_thread_killed_mid_superstep_is_finished_by_another_process(tmp_path):
     effects, tag, thread = tmp_path / "effects.log", uuid.uuid4().hex[:6], f"crash-{uuid.uuid4().hex[:8]}"
     env = clean_env(PLANGATE_TEST_SIDE_EFFECTS=str(effects))
@@ -74,7 +89,7 @@ def test_thread_killed_mid_superstep_is_finished_by_another_process(tmp_path):
                                  text=True, start_new_session=True)
         try:
             wait_for(effects, [f"echo first-{tag}", f"slow-start long-{tag}"], first)
-            time.sleep(0.5)  # let the finished step's write reach the database
+            wait_saved(url, thread, step_id=1)  # LangGraph writes a finished step's result in the background
             assert f"slow-end long-{tag}" not in effects.read_text()  # killed while step 2 was still running
         finally:
             os.killpg(first.pid, signal.SIGKILL)

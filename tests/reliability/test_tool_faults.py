@@ -229,7 +229,9 @@ async def test_slow_step_cancelled_mid_step_resumes_from_sqlite(tmp_path):
         task = asyncio.create_task(app.ainvoke(payload, cfg))
         while "two" not in calls or "one" not in calls:
             await asyncio.sleep(0.01)
-        await asyncio.sleep(0.2)
+        async with asyncio.timeout(30):
+            while not any(t.result for t in (await app.aget_state(cfg)).tasks):  # step 1's write is saved
+                await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
