@@ -7,6 +7,8 @@ import socket
 
 import pytest
 
+from tools.http import reset_breakers
+
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 
@@ -48,6 +50,7 @@ def _no_network_no_keys(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytes
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
+    reset_breakers()  # no test inherits another's unreachable hosts
 
 
 @pytest.fixture

@@ -3,11 +3,18 @@
 Every tool that talks HTTP (weather, notification webhooks, Home Assistant) builds its client with
 `client()`, so a test can swap the network for `httpx.MockTransport` with `use_transport()`, and an
 offline machine fails within the connect timeout with a RetryableToolError that says what to check.
+
+A host that could not be reached `BREAKER_FAILURES` times in a row is not tried again for `BREAKER_OPEN_S`
+seconds (a circuit breaker): requests to it fail at once with a ToolError that is not retryable, so an offline
+machine or a dead service costs one retry, not a retry loop per step and again per replan. Any HTTP answer from
+the host, even an error status, closes its breaker.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,7 +26,35 @@ from tools.errors import RetryableToolError, ToolError
 
 CONNECT_TIMEOUT_S = 2.5
 READ_TIMEOUT_S = 8.0
+BREAKER_FAILURES = 2
+BREAKER_OPEN_S = 15.0
 _transport: httpx.BaseTransport | None = None
+_breakers: dict[str, tuple[int, float, str]] = {}  # host -> (connection failures in a row, last failure, reason)
+_breakers_lock = threading.Lock()
+
+
+def reset_breakers() -> None:
+    """Forget every host's connection failures (tests; or after fixing the network in a long-lived process)."""
+    with _breakers_lock:
+        _breakers.clear()
+
+
+def _open_breaker(host: str) -> tuple[str, float] | None:
+    """(last reason, seconds left) when `host` is not to be tried now."""
+    with _breakers_lock:
+        failures, last, reason = _breakers.get(host, (0, 0.0, ""))
+    left = BREAKER_OPEN_S - (time.monotonic() - last)
+    return (reason, left) if failures >= BREAKER_FAILURES and left > 0 else None
+
+
+def _record(host: str, reason: str | None) -> None:
+    """A connection failure (`reason`) or an answer (None) from `host`."""
+    with _breakers_lock:
+        if reason is None:
+            _breakers.pop(host, None)
+        else:
+            failures = _breakers.get(host, (0, 0.0, ""))[0]
+            _breakers[host] = (failures + 1, time.monotonic(), reason)
 
 
 @contextmanager
@@ -63,14 +98,24 @@ def request(method: str, url: str, *, service: str, hint: str = "", headers: dic
     """
     where = _host(url)
     advice = f". {hint[0].upper()}{hint[1:]}" if hint else ""
+    if (open_breaker := _open_breaker(where)) is not None:
+        reason, left = open_breaker
+        raise ToolError(f"couldn't reach {service} ({where}): {reason}; after {BREAKER_FAILURES} failed connections in "
+                        f"a row it is not tried again for {left:.0f} s{advice}")
     try:
         with client(headers=headers) as http:
             response = http.request(method, url, **kwargs)
+    except httpx.ConnectTimeout as exc:
+        _record(where, "the connection timed out")
+        raise RetryableToolError(f"{service} ({where}) did not answer in time ({type(exc).__name__}){advice}") from None
     except httpx.TimeoutException as exc:
         raise RetryableToolError(f"{service} ({where}) did not answer in time ({type(exc).__name__}){advice}") from None
     except httpx.TransportError as exc:
         reason = re.sub(r"^\[Errno [^\]]*\]\s*", "", str(exc).strip()) or type(exc).__name__
+        if isinstance(exc, httpx.ConnectError):
+            _record(where, reason)
         raise RetryableToolError(f"couldn't reach {service} ({where}): {reason}{advice}") from None
+    _record(where, None)
     status = response.status_code
     if status in (408, 425, 429) or status >= 500:
         raise RetryableToolError(f"{service} ({where}) answered HTTP {status} {response.reason_phrase}; try again later")

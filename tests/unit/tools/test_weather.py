@@ -135,11 +135,12 @@ def test_a_dead_server_fails_with_the_real_transport(monkeypatch, closed_port_ur
         weather.current_weather.invoke({"place": "Paris"})
 
 
-def test_offline_plan_keeps_the_timer_and_says_the_weather_failed(monkeypatch, closed_port_url, no_sleep):
-    monkeypatch.setenv("PLANGATE_GEOCODING_URL", closed_port_url)
+def test_failing_weather_service_is_replanned_once_and_the_timer_kept(no_sleep):
+    """The service answers 503 (reachable, failing): the step retries, then the offline replanner retries it once."""
     graph = make_graph()
     text = "set a timer for 10 minutes and check the weather in Paris then notify me with the result"
-    out = graph.invoke(user(text), config())
+    with http.use_transport(httpx.MockTransport(OpenMeteo(status=503))):
+        out = graph.invoke(user(text), config())
     steps = {s["id"]: s for s in out["plan"]["steps"]}
     results = out["step_results"]
     assert results[1]["status"] == "completed"
@@ -150,4 +151,19 @@ def test_offline_plan_keeps_the_timer_and_says_the_weather_failed(monkeypatch, c
     assert results[5]["status"] == "skipped"
     answer = out["messages"][-1].content
     assert "Timer set for 10 min" in answer
-    assert answer.count("I couldn't get the weather") == 1 and "couldn't reach" in answer
+    assert answer.count("I couldn't get the weather") == 1 and "HTTP 503" in answer
+
+
+def test_unreachable_weather_service_fails_fast_and_keeps_the_timer(monkeypatch, closed_port_url, no_sleep):
+    """Offline: two failed connections open the host's breaker, so the step stops and no replan retries it."""
+    monkeypatch.setenv("PLANGATE_GEOCODING_URL", closed_port_url)
+    graph = make_graph()
+    text = "set a timer for 10 minutes and check the weather in Paris then notify me with the result"
+    out = graph.invoke(user(text), config())
+    results = out["step_results"]
+    assert results[1]["status"] == "completed" and results[3]["status"] == "skipped"
+    assert results[2]["status"] == "failed" and results[2]["attempts"] == 3 and not results[2]["retryable"]
+    assert set(results) == {1, 2, 3} and len(no_sleep) == 2  # no replacement step; two backoffs in all
+    answer = out["messages"][-1].content
+    assert "Timer set for 10 min" in answer
+    assert "couldn't reach" in answer and "not tried again" in answer
