@@ -224,6 +224,17 @@ def _status(snapshot: Any) -> str:
     return "partial" if any(r.get("status") == "failed" for r in results.values()) else "done"
 
 
+def _print_table(key: tuple[str, int], names: tuple[str, ...], rows: list[list[str]]) -> None:
+    """A table whose first column (`key`: title, min width) holds ids that fold rather than get cut."""
+    table = Table()
+    table.add_column(key[0], overflow="fold", min_width=key[1])
+    for name in names:
+        table.add_column(name)
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+
+
 def threads(app: Any, args: argparse.Namespace, persistence: Persistence) -> int:
     rows = []
     for thread, created, snapshot in _thread_rows(app, persistence, args.limit):
@@ -232,13 +243,11 @@ def threads(app: Any, args: argparse.Namespace, persistence: Persistence) -> int
     if args.json:
         dump_json(rows)
         return 0
-    table = Table()
-    table.add_column("thread", overflow="fold", min_width=12)
-    for name in ("created", "status", "route", "request"):
-        table.add_column(name)
-    for row in rows:
-        table.add_row(row["thread_id"], row["created"], row["status"], row["route"] or "", row["request"])
-    out.print(table if rows else "no threads yet")
+    if not rows:
+        out.print("no threads yet")
+        return 0
+    _print_table(("thread", 12), ("created", "status", "route", "request"),
+                 [[r["thread_id"], r["created"], r["status"], r["route"] or "", r["request"]] for r in rows])
     return 0
 
 
@@ -264,13 +273,9 @@ def history(app: Any, args: argparse.Namespace, persistence: Persistence) -> int
     if args.json:
         dump_json(rows)
         return 0
-    table = Table()
-    table.add_column("checkpoint (for fork)", overflow="fold", min_width=36)
-    for name in ("step", "source", "next nodes", "created"):
-        table.add_column(name)
-    for row in rows:
-        table.add_row(row["checkpoint_id"], str(row["step"]), row["source"] or "", ", ".join(row["next"]), str(row["created"])[:19])
-    out.print(table)
+    _print_table(("checkpoint (for fork)", 36), ("step", "source", "next nodes", "created"),
+                 [[r["checkpoint_id"], str(r["step"]), r["source"] or "", ", ".join(r["next"]), str(r["created"])[:19]]
+                  for r in rows])
     return 0
 
 
