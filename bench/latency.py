@@ -15,7 +15,7 @@ from bench.config import BenchConfig
 from bench.stats import mean, median, p95, ratio
 from bench.systems import BASELINES, SYSTEMS, Measurement, ameasure, build
 from bench.tasks import BSP, CLASSES, SUITE, Task
-from graph import Context
+from plangate import Context
 
 COMPLEX = ("independent", "chained", "failing")
 MAX_PARALLEL = Context().max_parallel_steps

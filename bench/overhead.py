@@ -20,6 +20,7 @@ from typing import Any
 
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
+from plangate.graph.persistence.savers import open_postgres, open_sqlite
 
 from bench.bare import build_bare, schedule_of
 from bench.config import RESULTS, BenchConfig
@@ -29,7 +30,6 @@ from bench.stats import median, p95
 from bench.systems import ameasure, build, measure
 from bench.tasks import by_id
 from bench.tools import SPECS
-from graph.persistence import open_postgres, open_sqlite
 
 TASKS = ("s01", "c10", "c07")  # fast path; a 3-step chain; 5 independent steps (two waves: max_parallel_steps=4)
 
@@ -151,11 +151,11 @@ def profile(cfg: BenchConfig, runs: int) -> dict[str, Any]:
 
 @contextmanager
 def cached_tool_spec() -> Iterator[None]:
-    """What-if: `graph.structured.tool_spec` memoized (a copy of the cached spec per call). Bench process only."""
+    """What-if: `plangate.graph.models.structured.tool_spec` memoized (a copy of the cached spec per call). Bench process only."""
     import copy
     import json
 
-    import graph.structured as structured
+    import plangate.graph.models.structured as structured
 
     original = structured.tool_spec
     cache: dict[Any, Any] = {}
@@ -192,8 +192,8 @@ def what_if_cached_schema(n: int) -> list[dict[str, Any]]:
 
 def planner_schema_ms(n: int = 20) -> float:
     """Time to turn PlanDraft into a tool spec, which plangate redoes on every planner call."""
-    from graph.plan import PlanDraft
-    from graph.structured import tool_spec
+    from plangate.graph.engine.plan import PlanDraft
+    from plangate.graph.models.structured import tool_spec
 
     names = [spec.plan_name for spec in SPECS]
     times = _timed(lambda: tool_spec(PlanDraft, {"tool": names}), n, warmup=2)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 SIMULATION = {"latency_model.py", "policy.py", "tools.py", "tasks.py"}  # bench files that stand in for a model/tools
-OWNERS = {"graph": "plangate", "nodes": "plangate", "tools": "plangate",
+OWNERS = {"plangate": "plangate", "graph": "plangate", "nodes": "plangate", "tools": "plangate",
           "langgraph": "langgraph runtime", "aiosqlite": "checkpoint I/O", "sqlite3": "checkpoint I/O",
           "psycopg": "checkpoint I/O"}
 

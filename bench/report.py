@@ -206,7 +206,7 @@ def overhead_section(ovh: dict[str, Any]) -> list[str]:
         out += ["", "Heaviest plangate functions (inclusive of the libraries they call):", ""]
         out += _table(["function", "ms/request"], [[k, f"{v:.2f}"] for k, v in prof["plangate_functions_ms"].items()])
     if ovh.get("planner_schema_ms") is not None:
-        out += ["", f"Building the PlanDraft tool schema (`graph.structured.tool_spec`) takes {ovh['planner_schema_ms']:.1f} ms "
+        out += ["", f"Building the PlanDraft tool schema (`plangate.graph.models.structured.tool_spec`) takes {ovh['planner_schema_ms']:.1f} ms "
                 "and is redone on every planner call. What if it were memoized (patched in the bench process only; "
                 "InMemorySaver, interleaved runs)?", ""]
         rows = [[r["task"], "memoized" if r["tool_spec_cached"] else "as is", f"{r['plangate_ms']:.1f}", f"{r['bare_ms']:.1f}",

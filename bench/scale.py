@@ -2,7 +2,7 @@
 
 Each of N threads sends R requests one after another on its own thread id (a multi-turn
 conversation), cycling through the suite, with plangate in cascade mode on AsyncSqliteSaver
-(`graph.persistence.open_async_sqlite`) or AsyncPostgresSaver (`open_async_postgres`).
+(`plangate.graph.persistence.savers.open_async_sqlite`) or AsyncPostgresSaver (`open_async_postgres`).
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from itertools import cycle
 from pathlib import Path
 from typing import Any
 
+from plangate.graph.persistence.savers import Persistence, open_async_postgres, open_async_sqlite
+
 from bench.config import BenchConfig
 from bench.pg import bench_url
 from bench.stats import median, p95
 from bench.systems import Measurement, ameasure, build
 from bench.tasks import SUITE
-from graph.persistence import Persistence, open_async_postgres, open_async_sqlite
 
 LEVELS = (1, 10, 50, 200)
 WORKLOAD = [t for t in SUITE if "rules-trap" not in t.tags]

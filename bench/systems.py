@@ -18,6 +18,7 @@ from typing import Any
 
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
+from plangate.graph.persistence.durable import ainvoke_durably, invoke_durably
 
 from bench.baselines.llm_compiler import build_llm_compiler
 from bench.baselines.plan_execute import build_plan_execute
@@ -25,8 +26,7 @@ from bench.baselines.react import build_react
 from bench.latency_model import LatencyChatModel, Run, active
 from bench.tasks import Task
 from bench.tools import flat, make_tools
-from graph import Context, build_graph
-from graph.durable import ainvoke_durably, invoke_durably
+from plangate import Context, build_graph
 
 SYSTEMS = ("plangate-cascade", "plangate-llm", "react", "plan-execute", "llm-compiler")
 BASELINES = ("plan-execute", "react", "llm-compiler")
@@ -40,7 +40,7 @@ class System:
     make_input: Callable[[str], dict[str, Any]]
     answer_of: Callable[[dict[str, Any]], str]
     context: Any = None
-    durable: bool = False  # run through graph.durable (request saved first, durability="sync"), as the CLI does
+    durable: bool = False  # run through plangate.graph.persistence.durable (request saved first, durability="sync"), as the CLI does
 
     def config(self) -> dict[str, Any]:
         return {"configurable": {"thread_id": uuid.uuid4().hex}, "recursion_limit": RECURSION}

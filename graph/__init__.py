@@ -1,7 +1,4 @@
-"""plangate: a LangGraph agent graph with a confidence-gated router and a checkpointed plan executor."""
+"""plangate.graph: the wiring (graph.py, state.py, context.py) and one subpackage per concept.
 
-from graph.context import Context
-from graph.graph import build_graph, graph
-from graph.plan import ExecutionPlan, PlanStep, PlanValidationError, validate_plan
-
-__all__ = ["Context", "ExecutionPlan", "PlanStep", "PlanValidationError", "build_graph", "graph", "validate_plan"]
+Importing this package or any submodule compiles nothing; see `plangate.graph.graph` for the prebuilt graph.
+"""

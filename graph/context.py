@@ -2,7 +2,7 @@
 
 Every field has a default that can be overridden by an environment variable (read when the
 module is imported, and again by `Context.from_env()`). Explicit values always win. Secrets
-never live here: API keys are read from the environment by `graph.models` only.
+never live here: API keys are read from the environment by `plangate.graph.models.tiers` only.
 """
 
 from __future__ import annotations

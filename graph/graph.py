@@ -24,20 +24,19 @@ from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy
-
-from graph.context import Context, ContextError
-from graph.effects import dual_node
-from graph.services import Services
-from graph.state import AgentState, InputState
-from graph.step_runner import model_error_can_pass
-from nodes.approval import approve_plan, approve_steps, route_after_approve_plan
-from nodes.executor import dispatch, route_after_dispatch, run_step_flow
-from nodes.fast_reply import fast_reply_flow, route_after_fast_reply
-from nodes.planner import planner_flow, route_after_planner
-from nodes.replanner import replanner_flow
-from nodes.router import route_after_router, router_flow
-from nodes.summarizer import summarizer_flow
-from tools.registry import build_registry
+from plangate.graph.context import Context, ContextError
+from plangate.graph.engine.effects import dual_node
+from plangate.graph.engine.step_runner import model_error_can_pass
+from plangate.graph.services import Services
+from plangate.graph.state import AgentState, InputState
+from plangate.nodes.approval import approve_plan, approve_steps, route_after_approve_plan
+from plangate.nodes.executor import dispatch, route_after_dispatch, run_step_flow
+from plangate.nodes.fast_reply import fast_reply_flow, route_after_fast_reply
+from plangate.nodes.planner import planner_flow, route_after_planner
+from plangate.nodes.replanner import replanner_flow
+from plangate.nodes.router import route_after_router, router_flow
+from plangate.nodes.summarizer import summarizer_flow
+from plangate.tools.registry import build_registry
 
 # Model nodes retry transient provider errors once more on top of the client's own retries.
 MODEL_RETRY = RetryPolicy(initial_interval=1.0, backoff_factor=2.0, max_attempts=2, retry_on=model_error_can_pass)

@@ -12,8 +12,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage
 from langgraph.types import Overwrite
-
-from graph.context import Context
+from plangate.graph.context import Context
 
 
 class InputError(ValueError):

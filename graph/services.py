@@ -9,11 +9,10 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
-
-from graph.context import Context, coerce_context
-from graph.models import Tier, resolve_models
-from graph.offline import is_offline
-from tools.registry import ToolRegistry
+from plangate.graph.context import Context, coerce_context
+from plangate.graph.models.tiers import Tier, resolve_models
+from plangate.graph.offline.chat_model import is_offline
+from plangate.tools.registry import ToolRegistry
 
 
 @dataclass

@@ -11,10 +11,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from langgraph.types import interrupt
-
-from graph.intake import approval_policy, plan_update
-from graph.plan import ExecutionPlan, PlanValidationError, validate_plan
-from graph.services import Services, answer
+from plangate.graph.engine.plan import ExecutionPlan, PlanValidationError, validate_plan
+from plangate.graph.intake import approval_policy, plan_update
+from plangate.graph.services import Services, answer
 
 
 def _decision(value: Any) -> dict[str, Any]:

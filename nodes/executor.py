@@ -10,17 +10,16 @@ import contextvars
 from typing import Any, Literal
 
 from langgraph.types import Send
-
-from graph.conditions import holds
-from graph.effects import Flow
-from graph.events import emit
-from graph.intake import approval_policy
-from graph.plan import SETTLED, ExecutionPlan, PlanStep
-from graph.references import StepReferenceError, resolve
-from graph.scheduler import effective, schedule
-from graph.services import Services
-from graph.state import StepResult, StepTask
-from graph.step_runner import run_tool_step
+from plangate.graph.engine.conditions import holds
+from plangate.graph.engine.effects import Flow
+from plangate.graph.engine.plan import SETTLED, ExecutionPlan, PlanStep
+from plangate.graph.engine.references import StepReferenceError, resolve
+from plangate.graph.engine.scheduler import effective, schedule
+from plangate.graph.engine.step_runner import run_tool_step
+from plangate.graph.events import emit
+from plangate.graph.intake import approval_policy
+from plangate.graph.services import Services
+from plangate.graph.state import StepResult, StepTask
 
 ACTIVE_SERVICES: contextvars.ContextVar[Services | None] = contextvars.ContextVar("plangate_services", default=None)
 

@@ -16,19 +16,18 @@ from datetime import datetime
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-
-from graph import rules
-from graph.effects import Flow, ModelCall
-from graph.events import emit
-from graph.intake import approval_policy, plan_update
-from graph.jsontext import parse_tool_call_text
-from graph.models import endpoint_profile
-from graph.plan import ExecutionPlan, PlanStep
-from graph.services import Services, answer
-from graph.step_runner import run_tool_step
-from graph.structured import Usage
-from nodes import prompts
-from tools.registry import CONVERSATION
+from plangate.graph.engine.effects import Flow, ModelCall
+from plangate.graph.engine.plan import ExecutionPlan, PlanStep
+from plangate.graph.engine.step_runner import run_tool_step
+from plangate.graph.events import emit
+from plangate.graph.intake import approval_policy, plan_update
+from plangate.graph.models.jsontext import parse_tool_call_text
+from plangate.graph.models.structured import Usage
+from plangate.graph.models.tiers import endpoint_profile
+from plangate.graph.offline import rules
+from plangate.graph.services import Services, answer
+from plangate.nodes import prompts
+from plangate.tools.registry import CONVERSATION
 
 
 def _chosen_call(reply: AIMessage, allowed: list[str]) -> tuple[str, dict[str, Any]] | None:

@@ -12,15 +12,15 @@ from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.errors import GraphBubbleUp
-
-from graph import plan_library, rules
-from graph.effects import Flow, StoreGet
-from graph.events import emit
-from graph.intake import plan_update
-from graph.plan import ExecutionPlan, PlanDraft, PlanValidationError, validate_plan
-from graph.services import Services, answer
-from graph.structured import StructuredFailure, Usage, ask_structured
-from nodes import prompts
+from plangate.graph.engine import plan_library
+from plangate.graph.engine.effects import Flow, StoreGet
+from plangate.graph.engine.plan import ExecutionPlan, PlanDraft, PlanValidationError, validate_plan
+from plangate.graph.events import emit
+from plangate.graph.intake import plan_update
+from plangate.graph.models.structured import StructuredFailure, Usage, ask_structured
+from plangate.graph.offline import rules
+from plangate.graph.services import Services, answer
+from plangate.nodes import prompts
 
 
 def planner_flow(state: dict[str, Any], runtime: Any, services: Services) -> Flow:

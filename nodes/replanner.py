@@ -9,17 +9,16 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
+from plangate.graph.engine.effects import Flow
+from plangate.graph.engine.plan import SETTLED, ExecutionPlan, PlanStep, validate_plan
+from plangate.graph.engine.scheduler import unhandled_failures
+from plangate.graph.engine.step_runner import model_error_can_pass
+from plangate.graph.events import emit
+from plangate.graph.intake import plan_update
+from plangate.graph.models.structured import StructuredFailure, Usage, ask_structured
+from plangate.graph.services import Services
+from plangate.nodes import prompts
 from pydantic import BaseModel, Field
-
-from graph.effects import Flow
-from graph.events import emit
-from graph.intake import plan_update
-from graph.plan import SETTLED, ExecutionPlan, PlanStep, validate_plan
-from graph.scheduler import unhandled_failures
-from graph.services import Services
-from graph.step_runner import model_error_can_pass
-from graph.structured import StructuredFailure, Usage, ask_structured
-from nodes import prompts
 
 
 class ReplanDecision(BaseModel):

@@ -13,17 +13,23 @@ from typing import Any, Literal
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.types import Overwrite
+from plangate.graph.context import Context
+from plangate.graph.engine.effects import Blocking, Flow
+from plangate.graph.engine.plan import PlanValidationError, validate_plan
+from plangate.graph.events import emit
+from plangate.graph.intake import (
+    InputError,
+    checked_request,
+    explicit_plan,
+    plan_fingerprint,
+    plan_update,
+    turn_reset,
+)
+from plangate.graph.models.structured import StructuredFailure, Usage, ask_structured
+from plangate.graph.offline import rules
+from plangate.graph.services import Services, answer
+from plangate.nodes import prompts
 from pydantic import BaseModel, Field, field_validator
-
-from graph import rules
-from graph.context import Context
-from graph.effects import Blocking, Flow
-from graph.events import emit
-from graph.intake import InputError, checked_request, explicit_plan, plan_fingerprint, plan_update, turn_reset
-from graph.plan import PlanValidationError, validate_plan
-from graph.services import Services, answer
-from graph.structured import StructuredFailure, Usage, ask_structured
-from nodes import prompts
 
 Ladder = list[Literal["rules", "weak", "strong"]]
 LADDERS: dict[str, Ladder] = {"cascade": ["rules", "weak", "strong"], "llm": ["weak", "strong"], "rules": ["rules"]}
@@ -115,7 +121,7 @@ def _rung_timers(runtime: Any, services: Services, user: str) -> list[str]:
     """Messages for timers that rang since the last turn (each reported, and notified, once)."""
     if "timer.set_timer" not in services.registry:
         return []
-    from tools.timer import collect_expired_timers
+    from plangate.tools.timer import collect_expired_timers
 
     try:
         return [item["message"] for item in collect_expired_timers(getattr(runtime, "store", None), user)]

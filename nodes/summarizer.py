@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
-
-from graph import plan_library, rules
-from graph.effects import Flow, ModelCall, StorePut
-from graph.plan import ExecutionPlan
-from graph.services import Services, answer, elapsed_ms
-from graph.structured import Usage
-from nodes import prompts
-from nodes.fast_reply import result_text
+from plangate.graph.engine import plan_library
+from plangate.graph.engine.effects import Flow, ModelCall, StorePut
+from plangate.graph.engine.plan import ExecutionPlan
+from plangate.graph.models.structured import Usage
+from plangate.graph.offline import rules
+from plangate.graph.services import Services, answer, elapsed_ms
+from plangate.nodes import prompts
+from plangate.nodes.fast_reply import result_text
 
 
 def result_rows(plan: ExecutionPlan, results: dict[int, dict[str, Any]], limit: int = 4000) -> list[dict[str, Any]]:

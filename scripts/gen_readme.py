@@ -14,13 +14,13 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def graph_diagram() -> str:
-    from graph import build_graph
+    from plangate import build_graph
 
     return "```mermaid\n" + build_graph().get_graph().draw_mermaid().strip() + "\n```"
 
 
 def config_table() -> str:
-    from graph.context import Context
+    from plangate.graph.context import Context
 
     rows = ["| field | env var | default | meaning |", "|---|---|---|---|"]
     for row in Context.describe():
@@ -30,7 +30,7 @@ def config_table() -> str:
 
 
 def tools_table() -> str:
-    from tools.registry import build_registry
+    from plangate.tools.registry import build_registry
 
     registry = build_registry()
     rows = ["| tool | side effects | what it does |", "|---|---|---|"]

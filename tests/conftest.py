@@ -6,8 +6,7 @@ import ipaddress
 import socket
 
 import pytest
-
-from tools.http import reset_breakers
+from plangate.tools.http import reset_breakers
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -61,6 +60,6 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def fake_asleep(seconds: float) -> None:
         slept.append(seconds)
 
-    monkeypatch.setattr("graph.effects.sleep", slept.append)
-    monkeypatch.setattr("graph.effects.asleep", fake_asleep)
+    monkeypatch.setattr("plangate.graph.engine.effects.sleep", slept.append)
+    monkeypatch.setattr("plangate.graph.engine.effects.asleep", fake_asleep)
     return slept

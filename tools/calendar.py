@@ -8,11 +8,10 @@ from datetime import date as Date
 from typing import Any
 
 from langchain_core.tools import tool
+from plangate.tools import runtime
+from plangate.tools.errors import ToolError
+from plangate.tools.metadata import describe_tool
 from pydantic import BaseModel, Field, model_validator
-
-from tools import runtime
-from tools.errors import ToolError
-from tools.metadata import describe_tool
 
 DEFAULT_MINUTES = 60
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from tools import http
-from tools.errors import ToolError
+from plangate.tools import http
+from plangate.tools.errors import ToolError
 
 KINDS = {"light": "light", "switch": "plug", "lock": "lock", "climate": "thermostat"}
 SERVICE = "Home Assistant"

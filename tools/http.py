@@ -21,8 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-
-from tools.errors import RetryableToolError, ToolError
+from plangate.tools.errors import RetryableToolError, ToolError
 
 CONNECT_TIMEOUT_S = 2.5
 READ_TIMEOUT_S = 8.0

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.tools import tool
+from plangate.tools import http, runtime
+from plangate.tools.errors import ToolError
+from plangate.tools.metadata import describe_tool
 from pydantic import BaseModel, Field
-
-from tools import http, runtime
-from tools.errors import ToolError
-from tools.metadata import describe_tool
 
 Priority = Literal["low", "normal", "high"]
 _file_lock = threading.Lock()

@@ -167,7 +167,7 @@ def _type_name(field: Mapping[str, Any]) -> str:
 
 def builtin_tools() -> dict[str, list[BaseTool]]:
     """The domains plangate ships, each from its own module."""
-    from tools import calendar, llm, memory, notification, search, smart_home, timer, weather
+    from plangate.tools import calendar, llm, memory, notification, search, smart_home, timer, weather
 
     return {
         "timer": timer.TOOLS,

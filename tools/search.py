@@ -20,10 +20,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from langchain_core.tools import tool
+from plangate.tools.errors import ToolError
+from plangate.tools.metadata import describe_tool
 from pydantic import BaseModel, Field
-
-from tools.errors import ToolError
-from tools.metadata import describe_tool
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATTERNS = ("README.md", "docs/**", "notebooks/*.md")

@@ -14,11 +14,10 @@ import threading
 from typing import Any, Protocol
 
 from langchain_core.tools import tool
+from plangate.tools import runtime
+from plangate.tools.errors import ToolError
+from plangate.tools.metadata import describe_tool
 from pydantic import BaseModel, Field
-
-from tools import runtime
-from tools.errors import ToolError
-from tools.metadata import describe_tool
 
 ALIASES = {
     "light": {"light", "lights", "lamp", "lamps", "lighting"},
@@ -79,7 +78,7 @@ class StoreHome:
 
 def backend() -> Backend:
     """Home Assistant when HASS_URL and HASS_TOKEN are set, else the simulated home in the Store."""
-    from tools.home_assistant import HomeAssistant
+    from plangate.tools.home_assistant import HomeAssistant
 
     return HomeAssistant.from_env() or StoreHome()
 

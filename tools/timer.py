@@ -13,12 +13,11 @@ from typing import Any
 
 from langchain_core.tools import tool
 from langgraph.store.base import BaseStore
+from plangate.tools import runtime
+from plangate.tools.errors import ToolError
+from plangate.tools.metadata import describe_tool
+from plangate.tools.runtime import format_duration
 from pydantic import BaseModel, Field, model_validator
-
-from tools import runtime
-from tools.errors import ToolError
-from tools.metadata import describe_tool
-from tools.runtime import format_duration
 
 log = logging.getLogger("plangate")
 KEEP_RUNG_S = 24 * 3600  # reported timers stay listed as "rang at" for a day
@@ -139,7 +138,7 @@ def collect_expired_timers(store: BaseStore | None = None, user: str | None = No
         message = f"{_name(timer['label'])} ({format_duration(timer.get('duration_s') or 0)}) rang at {ends:%H:%M}."
         rung.append({"id": timer["id"], "label": timer["label"], "ends_at": timer["ends_at"], "message": message})
     if notify and rung:
-        from tools.notification import deliver
+        from plangate.tools.notification import deliver
 
         for item in rung:
             try:

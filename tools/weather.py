@@ -13,11 +13,10 @@ from datetime import date as Date
 from typing import Any, Literal
 
 from langchain_core.tools import tool
+from plangate.tools import http, runtime
+from plangate.tools.errors import ToolError
+from plangate.tools.metadata import describe_tool
 from pydantic import BaseModel, Field
-
-from tools import http, runtime
-from tools.errors import ToolError
-from tools.metadata import describe_tool
 
 WEATHER_URL = "https://api.open-meteo.com"
 GEOCODING_URL = "https://geocoding-api.open-meteo.com"

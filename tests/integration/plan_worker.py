@@ -14,8 +14,9 @@ import asyncio
 import json
 import sys
 
-from graph import Context, build_graph
-from graph.persistence import open_async_persistence, open_persistence
+from plangate.graph.persistence.savers import open_async_persistence, open_persistence
+
+from plangate import Context, build_graph
 from tests.integration.served_graph import TEST_TOOLS
 
 

@@ -28,7 +28,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def plangate(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "graph.cli", *args], cwd=ROOT, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "plangate", *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=120)
 
 

@@ -35,15 +35,15 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool, StructuredTool, tool
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from plangate.graph.context import Context
+from plangate.graph.persistence.durable import DURABILITY, asave_request, save_request
+from plangate.graph.persistence.savers import open_async_sqlite, open_sqlite
+from plangate.tools.errors import RetryableToolError, ToolError
+from plangate.tools.metadata import describe_tool
 from pydantic import ConfigDict, Field
 
-from graph import build_graph
-from graph.context import Context
-from graph.durable import DURABILITY, asave_request, save_request
-from graph.persistence import open_async_sqlite, open_sqlite
+from plangate import build_graph
 from tests.reliability.crashkit import persisted_completed
-from tools.errors import RetryableToolError, ToolError
-from tools.metadata import describe_tool
 
 SCHEMAS = ("RouteDecision", "PlanDraft", "ReplanDecision")
 FULL_PLAN = [
@@ -177,7 +177,7 @@ def test_tools(hooks: Hooks) -> list[BaseTool]:
 
 def logged_timer_tools(hooks: Hooks) -> list[BaseTool]:
     """The built-in timer tools, wrapped to pass pause points and log effects (names and schemas unchanged)."""
-    from tools import timer
+    from plangate.tools import timer
 
     wrapped = []
     for original in timer.TOOLS:
@@ -201,8 +201,8 @@ def build(scenario: str, hooks: Hooks, persistence: Any) -> tuple[Any, Context, 
     """(graph, context, input) for a scenario."""
     common = {"checkpointer": persistence.checkpointer, "store": persistence.store}
     if scenario == "builtin":
-        from graph.offline import OfflineRulesModel
-        from tools.registry import build_registry
+        from plangate.graph.offline.chat_model import OfflineRulesModel
+        from plangate.tools.registry import build_registry
 
         offline = OfflineRulesModel(registry=build_registry())
         respond = lambda kind, messages, kwargs: offline._generate(messages, **kwargs).generations[0].message  # noqa: E731

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
+from plangate.graph.context import Context, ContextError
+from plangate.graph.persistence.savers import open_sqlite
 
-from graph.context import Context, ContextError
-from graph.persistence import open_sqlite
 from tests import scripted
 from tests.helpers import config, make_graph, user
 from tests.reliability.crashkit import PLANGATE
@@ -73,7 +73,7 @@ def test_lone_surrogates_are_dropped_and_the_thread_is_saved_and_readable(tmp_pa
     db = str(tmp_path / "threads.sqlite")
     cfg = config()
     with open_sqlite(db) as persistence:
-        from graph import build_graph
+        from plangate import build_graph
 
         app = build_graph(checkpointer=persistence.checkpointer, store=persistence.store)
         out = app.invoke(user("set a timer \ud800 for 5 \udcff minutes"), cfg)

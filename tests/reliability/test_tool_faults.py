@@ -12,14 +12,14 @@ import time
 
 import pytest
 from langchain_core.tools import BaseTool, tool
+from plangate.graph.context import Context
+from plangate.graph.persistence.savers import open_async_sqlite, open_sqlite
+from plangate.tools.errors import RetryableToolError, ToolError
+from plangate.tools.metadata import describe_tool
 
-from graph import build_graph
-from graph.context import Context
-from graph.persistence import open_async_sqlite, open_sqlite
+from plangate import build_graph
 from tests.helpers import Recorder, config, make_graph
 from tests.reliability.crashkit import ROOT
-from tools.errors import RetryableToolError, ToolError
-from tools.metadata import describe_tool
 
 FIVE_MB = "x" * (5 * 1024 * 1024)
 
@@ -129,7 +129,7 @@ HANGING_SCRIPT = """
 import asyncio, sys, time
 from langchain_core.tools import tool
 from tests.helpers import config, make_graph
-from tools.metadata import describe_tool
+from plangate.tools.metadata import describe_tool
 
 @tool("hang")
 def hang(text: str) -> str:

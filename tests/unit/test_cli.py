@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from graph.cli import main
-from graph.graph import build_graph
-from graph.persistence import open_sqlite
+from plangate.graph.cli.main import main
+from plangate.graph.graph import build_graph
+from plangate.graph.persistence.savers import open_sqlite
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAN_REQUEST = "set a timer for 5 minutes and then list my timers"
@@ -230,7 +229,7 @@ def test_unusable_database_path_is_a_clear_error(tmp_path, capsys):
 
 def _plangate(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("PLANGATE_", "OPENAI_"))}
-    return subprocess.run([sys.executable, "-m", "graph.cli", *args], cwd=ROOT, env={**environment, **(env or {})},
+    return subprocess.run([sys.executable, "-m", "plangate", *args], cwd=ROOT, env={**environment, **(env or {})},
                           capture_output=True, text=True, timeout=120)
 
 

@@ -15,9 +15,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+from plangate.graph.persistence.savers import open_async_postgres, open_async_sqlite
 
-from graph import Context, build_graph
-from graph.persistence import open_async_postgres, open_async_sqlite
+from plangate import Context, build_graph
 from tests.integration.pg import fresh_schema
 
 THREADS = 50
@@ -81,8 +81,8 @@ async def test_fifty_threads_on_postgres():
 
 WORKER = """
 import asyncio, sys, uuid
-from graph import Context, build_graph
-from graph.persistence import open_async_sqlite
+from plangate import Context, build_graph
+from plangate.graph.persistence.savers import open_async_sqlite
 
 async def main(path, worker):
     async with open_async_sqlite(path) as persistence:

@@ -1,6 +1,5 @@
 import pytest
-
-from graph.context import Context, ContextError, coerce_context
+from plangate.graph.context import Context, ContextError, coerce_context
 
 
 def test_defaults_match_the_design_card():

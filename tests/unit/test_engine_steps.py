@@ -6,9 +6,9 @@ import pytest
 from langchain_core.messages import AIMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
+from plangate.graph.context import Context
+from plangate.graph.engine.views import plan_to_mermaid, plan_tree
 
-from graph.context import Context
-from graph.views import plan_to_mermaid, plan_tree
 from tests import scripted
 from tests.helpers import Recorder, config, make_graph, user
 
@@ -209,9 +209,9 @@ def test_the_events_list_matches_what_the_code_emits():
     import re
     from pathlib import Path
 
-    from graph.events import EVENTS
+    from plangate.graph.events import EVENTS
 
     root = Path(__file__).resolve().parents[2]
-    emitted = {m for d in ("graph", "nodes", "tools") for f in (root / d).glob("*.py")
+    emitted = {m for d in ("graph", "nodes", "tools") for f in (root / d).rglob("*.py")
                for m in re.findall(r'emit\(\s*"([a-z_]+)"', f.read_text())}
     assert emitted == set(EVENTS)

@@ -2,8 +2,8 @@
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
+from plangate.graph.context import Context
 
-from graph.context import Context
 from tests import scripted
 from tests.helpers import Recorder, config, make_graph, user
 
@@ -168,8 +168,7 @@ def test_timers_that_rang_are_reported_once_on_the_next_turn():
     from datetime import timedelta
 
     from langgraph.store.memory import InMemoryStore
-
-    from tools.runtime import now
+    from plangate.tools.runtime import now
 
     store = InMemoryStore()
     rung = {"id": "t1", "label": "tea", "duration_s": 60, "created_at": (now() - timedelta(minutes=2)).isoformat(),
@@ -185,8 +184,7 @@ def test_timers_that_rang_are_reported_once_on_the_next_turn():
 def test_provider_errors_from_a_model_step_are_classified_by_status():
     import httpx
     import openai
-
-    from graph.step_runner import is_retryable
+    from plangate.graph.engine.step_runner import is_retryable
 
     request = httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
 
@@ -199,7 +197,7 @@ def test_provider_errors_from_a_model_step_are_classified_by_status():
 
 
 def test_a_summary_that_parrots_the_instructions_is_replaced_by_the_rules_answer():
-    from nodes.prompts import SUMMARIZER
+    from plangate.nodes.prompts import SUMMARIZER
 
     parrot = SUMMARIZER.strip().splitlines()[-1]
     out, *_ = run_plan([echo(1, "hello")])

@@ -1,10 +1,9 @@
-"""graph.jsontext: tool calls that small models write as text, in the shapes they really use."""
+"""plangate.graph.models.jsontext: tool calls that small models write as text, in the shapes they really use."""
 
 from __future__ import annotations
 
 import pytest
-
-from graph.jsontext import parse_json_object, parse_tool_call_text
+from plangate.graph.models.jsontext import parse_json_object, parse_tool_call_text
 
 TIMER = ["timer__set_timer"]
 TIMERS = ["timer__set_timer", "timer__list_timers", "timer__cancel_timer"]
@@ -87,5 +86,5 @@ def test_scanning_stops_at_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     """Unclosed brackets make each scan run to the end; the budget caps the total work on garbage."""
     text = "[" * 300 + '{"seconds": 1}'
     assert parse_tool_call_text(text, TIMER) == ("timer__set_timer", {"seconds": 1})
-    monkeypatch.setattr("graph.jsontext._SCAN_BUDGET", 5000)  # less than 300 scans of ~300 characters
+    monkeypatch.setattr("plangate.graph.models.jsontext._SCAN_BUDGET", 5000)  # less than 300 scans of ~300 characters
     assert parse_tool_call_text(text, TIMER) is None

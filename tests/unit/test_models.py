@@ -16,17 +16,17 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_openai import ChatOpenAI
+from plangate.graph.engine.effects import run_sync
+from plangate.graph.engine.plan import PlanDraft
+from plangate.graph.models.endpoint import pick_served
+from plangate.graph.models.structured import Usage, ask_structured, repair_turn, tool_spec
+from plangate.graph.models.tiers import chat_model, endpoint_profile, max_output_tokens, structured_method
+from plangate.graph.offline.chat_model import OfflineRulesModel
+from plangate.tools.registry import build_registry
 
-from graph import Context
-from graph.effects import run_sync
-from graph.models import chat_model, endpoint_profile, max_output_tokens, structured_method
-from graph.offline import OfflineRulesModel
-from graph.openai_endpoint import pick_served
-from graph.plan import PlanDraft
-from graph.structured import Usage, ask_structured, repair_turn, tool_spec
+from plangate import Context
 from tests import scripted
 from tests.helpers import Recorder, config, make_graph, user
-from tools.registry import build_registry
 
 Responder = Callable[[dict[str, Any]], dict[str, Any]]
 

@@ -6,13 +6,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
+from plangate.graph.engine.plan import PlanDraft
+from plangate.graph.offline import rules
+from plangate.graph.offline.chat_model import OfflineRulesModel, replan, reply_text
+from plangate.nodes.router import RouteDecision
+from plangate.tools.registry import build_registry
 
-from graph import rules
-from graph.offline import OfflineRulesModel, replan, reply_text
-from graph.plan import PlanDraft
-from nodes.router import RouteDecision
 from tests.helpers import config, make_graph, user
-from tools.registry import build_registry
 
 NOW = datetime(2026, 11, 22, 14, 0, tzinfo=timezone(timedelta(hours=1)))  # Sunday 14:00
 REGISTRY = build_registry()

@@ -18,10 +18,8 @@ import pytest
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
-
-from graph import Context, build_graph
-from graph.durable import DURABILITY, asave_request, save_request
-from graph.persistence import (
+from plangate.graph.persistence.durable import DURABILITY, asave_request, save_request
+from plangate.graph.persistence.savers import (
     BUSY_TIMEOUT_MS,
     Persistence,
     default_db_path,
@@ -33,10 +31,12 @@ from graph.persistence import (
     open_sqlite,
     redact,
 )
+from plangate.tools.metadata import describe_tool
+
+from plangate import Context, build_graph
 from tests import scripted
 from tests.helpers import Recorder, config, user
 from tests.integration.pg import fresh_schema
-from tools.metadata import describe_tool
 
 
 class Crash(BaseException):

@@ -1,7 +1,6 @@
 import pytest
-
-from graph.plan import ExecutionPlan, PlanValidationError, validate_plan
-from tools.registry import build_registry
+from plangate.graph.engine.plan import ExecutionPlan, PlanValidationError, validate_plan
+from plangate.tools.registry import build_registry
 
 REGISTRY = build_registry()
 

@@ -24,7 +24,7 @@ def test_quickstart_is_the_two_commands():
 
 
 def test_every_context_field_is_documented():
-    from graph.context import Context
+    from plangate.graph.context import Context
 
     for row in Context.describe():
         assert f"`{row['name']}`" in README and f"`{row['env']}`" in README

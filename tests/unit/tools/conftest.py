@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 from langgraph.store.memory import InMemoryStore
-
-from tools import runtime
+from plangate.tools import runtime
 
 TZ = timezone(timedelta(hours=1))
 NOW = datetime(2026, 11, 22, 14, 0, tzinfo=TZ)  # a Sunday
@@ -41,7 +40,7 @@ def tool_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """A fixed, movable clock for every tool (tools read time through tools.runtime.now)."""
+    """A fixed, movable clock for every tool (tools read time through plangate.tools.runtime.now)."""
     fixed = Clock(NOW)
     monkeypatch.setattr(runtime, "now", fixed)
     return fixed

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from plangate.tools import calendar
+from plangate.tools.errors import ToolError
 from pydantic import ValidationError
-
-from tools import calendar
-from tools.errors import ToolError
 
 
 def add(title, start, **extra):

@@ -1,12 +1,11 @@
-"""tools.http's circuit breaker: a host that cannot be reached twice in a row fails fast for a while."""
+"""plangate.tools.http's circuit breaker: a host that cannot be reached twice in a row fails fast for a while."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
-
-from tools import http
-from tools.errors import RetryableToolError, ToolError
+from plangate.tools import http
+from plangate.tools.errors import RetryableToolError, ToolError
 
 URL = "http://meteo.test/v1/forecast"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tools.registry import build_registry
+from plangate.tools.registry import build_registry
 
 
 def test_context_accepts_text_and_data_but_not_unbounded_text():

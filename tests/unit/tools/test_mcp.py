@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from plangate.tools.metadata import describe_tool
 
 from tests.helpers import config, make_graph, user
-from tools.metadata import describe_tool
 
 adapters = pytest.importorskip("langchain_mcp_adapters.client")
 SERVER = Path(__file__).with_name("mcp_garden_server.py")

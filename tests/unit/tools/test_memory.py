@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 from langgraph.store.memory import InMemoryStore
+from plangate.graph.context import Context
+from plangate.tools import memory
+from plangate.tools.errors import ToolError
 from pydantic import ValidationError
 
-from graph.context import Context
 from tests.helpers import config, make_graph, user
-from tools import memory
-from tools.errors import ToolError
 
 
 def remember(fact):

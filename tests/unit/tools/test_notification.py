@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from plangate.tools import notification
+from plangate.tools.errors import RetryableToolError, ToolError
+from plangate.tools.registry import build_registry
 from pydantic import ValidationError
-
-from tools import notification
-from tools.errors import RetryableToolError, ToolError
-from tools.registry import build_registry
 
 
 def notify(message="dinner is ready", **extra):

@@ -6,9 +6,8 @@ import os
 import time
 
 import pytest
-
-from tools import search
-from tools.errors import ToolError
+from plangate.tools import search
+from plangate.tools.errors import ToolError
 
 
 @pytest.fixture

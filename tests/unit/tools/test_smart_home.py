@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from plangate.tools import smart_home
+from plangate.tools.errors import RetryableToolError, ToolError
+from plangate.tools.registry import build_registry
 from pydantic import ValidationError
-
-from tools import smart_home
-from tools.errors import RetryableToolError, ToolError
-from tools.registry import build_registry
 
 
 def devices():

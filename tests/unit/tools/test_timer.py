@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from plangate.tools import runtime, timer
+from plangate.tools.errors import ToolError
 from pydantic import ValidationError
-
-from tools import runtime, timer
-from tools.errors import ToolError
 
 
 def test_set_list_and_cancel_by_label(clock):

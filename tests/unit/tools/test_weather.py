@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from plangate.tools import http, weather
+from plangate.tools.errors import RetryableToolError, ToolError
 from pydantic import ValidationError
 
 from tests.helpers import config, make_graph, user
-from tools import http, weather
-from tools.errors import RetryableToolError, ToolError
 
 PARIS = {"results": [{"id": 2988507, "name": "Paris", "latitude": 48.85341, "longitude": 2.3488, "elevation": 42.0,
                       "feature_code": "PPLC", "country_code": "FR", "timezone": "Europe/Paris", "population": 2138551,

@@ -9,12 +9,11 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any, Literal
 
+from plangate.tools.registry import REFERENCE
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from tools.registry import REFERENCE
-
 if TYPE_CHECKING:
-    from tools.registry import ToolRegistry
+    from plangate.tools.registry import ToolRegistry
 
 StepType = Literal["normal", "conditional", "loop", "parallel", "fallback"]
 ConditionOp = Literal["succeeded", "failed", "contains", "not_contains", "equals", "not_equals", "gt", "lt"]

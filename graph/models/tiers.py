@@ -25,10 +25,9 @@ from typing import Any, Literal
 from urllib.parse import urlparse
 
 from langchain_core.language_models import BaseChatModel
-
-from graph.context import Context
-from graph.offline import OfflineRulesModel, is_offline
-from tools.registry import ToolRegistry
+from plangate.graph.context import Context
+from plangate.graph.offline.chat_model import OfflineRulesModel, is_offline
+from plangate.tools.registry import ToolRegistry
 
 Tier = Literal["weak", "default", "strong"]
 TIERS: tuple[Tier, ...] = ("weak", "default", "strong")
@@ -75,7 +74,9 @@ def max_output_tokens(url: str | None) -> int | None:
 
 def chat_model(ctx: Context, tier: Tier) -> BaseChatModel:
     """A ChatOpenAI client for `tier` on the configured endpoint (cached per settings)."""
-    from graph.openai_endpoint import EndpointChatOpenAI  # on first use: langchain_openai is slow to import
+    from plangate.graph.models.endpoint import (
+        EndpointChatOpenAI,  # on first use: langchain_openai is slow to import
+    )
 
     name = {"weak": ctx.weak_model, "default": ctx.default_model, "strong": ctx.strong_model}[tier]
     url = endpoint_url(ctx) or None

@@ -5,7 +5,7 @@ A configured name the server does not list at GET /models is replaced by the ser
 `make local-llm`, vLLM) is enough. The check is made once per (endpoint, name) and process, with the
 sync or async client to match the call, so async runs never block the event loop. The output cap is
 sent as `max_tokens`, the name those servers read. Importing this
-module imports langchain_openai; `graph.models` does so only when an endpoint is used.
+module imports langchain_openai; `plangate.graph.models.tiers` does so only when an endpoint is used.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from typing import Any
 
 import httpx
 from langchain_openai import ChatOpenAI
-
-from graph.models import is_openai_url
+from plangate.graph.models.tiers import is_openai_url
 
 log = logging.getLogger("plangate")
 _served: dict[tuple[str, str], str] = {}  # (base_url, configured name) -> name to send

@@ -11,7 +11,7 @@ import hashlib
 import re
 from typing import Any
 
-from graph import slots
+from plangate.graph.offline import slots
 
 NAMESPACE = ("plangate", "plan_library")
 _STOP = {"a", "an", "the", "please", "can", "you", "could", "would", "me", "my", "and", "then", "also", "to", "in", "at", "for", "of"}

@@ -14,10 +14,9 @@ import sys
 import uuid
 from typing import Any
 
+from plangate.graph.context import Context, ContextError
 from rich.console import Console
 from rich.markup import escape
-
-from graph.context import Context, ContextError
 
 COMMANDS = ("threads", "show", "history", "resume", "fork", "stats", "run")
 
@@ -132,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = bool(os.environ.get("PLANGATE_DEBUG"))
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(message)s")
     try:
-        from graph import cli_commands
+        from plangate.graph.cli import commands as cli_commands
 
         return cli_commands.dispatch(args)
     except CliError as exc:

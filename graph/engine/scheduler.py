@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from graph.conditions import holds
-from graph.plan import SETTLED, ExecutionPlan, PlanStep
+from plangate.graph.engine.conditions import holds
+from plangate.graph.engine.plan import SETTLED, ExecutionPlan, PlanStep
 
 Action = Literal["run", "approve", "replan", "summarize"]
 

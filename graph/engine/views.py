@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from plangate.graph.engine.plan import ExecutionPlan
 from rich.tree import Tree
-
-from graph.plan import ExecutionPlan
 
 STATUS_STYLE = {"completed": "green", "failed": "red", "skipped": "yellow", "running": "cyan", "pending": "dim"}
 STATUS_ICON = {"completed": "✓", "failed": "✗", "skipped": "↷", "running": "…", "pending": "·"}

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from graph import slots
-from tools.registry import CONVERSATION, ToolRegistry
+from plangate.graph.offline import slots
+from plangate.tools.registry import CONVERSATION, ToolRegistry
 
 _SPLIT = re.compile(r"\s*(?:;|,?\s+and then\s+|,?\s+then\s+|,\s+and\s+|\s+and\s+|,\s+after that\s+|\.\s+)\s*", re.IGNORECASE)
 _THEN = re.compile(r"^(?:and then|then|after that)\b", re.IGNORECASE)

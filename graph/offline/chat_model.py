@@ -2,7 +2,7 @@
 
 Used whenever no endpoint is configured. It answers the structured requests plangate makes
 (route decisions, plans, replan decisions), picks and fills tool calls for bound tools, and writes
-answers from step results, all through `graph.rules`.
+answers from step results, all through `plangate.graph.offline.rules`.
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from plangate.graph.offline import rules
+from plangate.tools.registry import REFERENCE, ToolRegistry
 from pydantic import ConfigDict, Field
-
-from graph import rules
-from tools.registry import REFERENCE, ToolRegistry
 
 ROUTE_SCHEMA, PLAN_SCHEMA, REPLAN_SCHEMA = "RouteDecision", "PlanDraft", "ReplanDecision"
 _BLOCK = re.compile(r"<(step_results|plan_state)>\s*(.*?)\s*</\1>", re.DOTALL)

@@ -8,7 +8,7 @@ Many *processes* writing one file still queue on SQLite's single writer lock: fi
 server, not for a fleet of replicas; use Postgres for that.
 
 Postgres: `PLANGATE_DATABASE_URL=postgresql://...` (or a URL as `db`) switches to
-langgraph-checkpoint-postgres (`graph.postgres`, re-exported here).
+langgraph-checkpoint-postgres (`plangate.graph.persistence.postgres`, re-exported here).
 """
 
 from __future__ import annotations
@@ -30,8 +30,7 @@ from urllib.parse import urlsplit
 
 from langgraph.store.sqlite import SqliteStore
 from langgraph.store.sqlite.aio import AsyncSqliteStore
-
-from graph.postgres import open_async_postgres, open_postgres
+from plangate.graph.persistence.postgres import open_async_postgres, open_postgres
 
 BUSY_TIMEOUT_MS = 30_000
 

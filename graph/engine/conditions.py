@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from graph.plan import Condition
-from graph.references import lookup_path
+from plangate.graph.engine.plan import Condition
+from plangate.graph.engine.references import lookup_path
 
 
 def _text(value: Any) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tools.registry import REFERENCE
+from plangate.tools.registry import REFERENCE
 
 
 class StepReferenceError(ValueError):

@@ -1,7 +1,7 @@
 """Postgres persistence: PostgresSaver/PostgresStore (sync and async) sharing a connection pool.
 
 Tables are set up on first use under an advisory lock, taken by polling so that processes starting
-together never deadlock. Used through `graph.persistence.open_persistence` when a postgresql:// URL is given.
+together never deadlock. Used through `plangate.graph.persistence.savers.open_persistence` when a postgresql:// URL is given.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from graph.persistence import Persistence
+    from plangate.graph.persistence.savers import Persistence
 
 POOL_SIZE = 10
 SETUP_LOCK_TIMEOUT_S = 120
@@ -51,9 +51,8 @@ def open_postgres(url: str, *, pool_size: int = POOL_SIZE) -> Iterator[Persisten
     import psycopg
     from langgraph.checkpoint.postgres import PostgresSaver
     from langgraph.store.postgres import PostgresStore
+    from plangate.graph.persistence.savers import Persistence, redact
     from psycopg_pool import ConnectionPool
-
-    from graph.persistence import Persistence, redact
 
     psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S).close()  # fail fast and clearly when unreachable
     with ConnectionPool(url, min_size=1, max_size=max(pool_size, 2), kwargs=_pg_kwargs(), open=True, timeout=30) as pool:
@@ -74,9 +73,8 @@ async def open_async_postgres(url: str, *, pool_size: int = POOL_SIZE) -> AsyncI
     import psycopg
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
     from langgraph.store.postgres.aio import AsyncPostgresStore
+    from plangate.graph.persistence.savers import Persistence, _stop_batch_task, redact
     from psycopg_pool import AsyncConnectionPool
-
-    from graph.persistence import Persistence, _stop_batch_task, redact
 
     await (await psycopg.AsyncConnection.connect(url, connect_timeout=CONNECT_TIMEOUT_S)).close()
     async with AsyncConnectionPool(

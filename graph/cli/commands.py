@@ -10,14 +10,19 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.types import Command
+from plangate.graph.cli.main import CliError, context_from_args, context_overrides, dump_json, new_thread_id
+from plangate.graph.engine.views import plan_tree
+from plangate.graph.graph import build_graph
+from plangate.graph.persistence.durable import DURABILITY, save_request
+from plangate.graph.persistence.savers import (
+    Persistence,
+    list_threads,
+    open_persistence,
+    redact,
+    resolve_target,
+)
 from rich.console import Console
 from rich.table import Table
-
-from graph.cli import CliError, context_from_args, context_overrides, dump_json, new_thread_id
-from graph.durable import DURABILITY, save_request
-from graph.graph import build_graph
-from graph.persistence import Persistence, list_threads, open_persistence, redact, resolve_target
-from graph.views import plan_tree
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)

@@ -1,6 +1,6 @@
 """Ask a model for a schema, validate, and repair: the bounded loop behind router, planner and replanner.
 
-Methods (`Context.structured_method`; "auto" is decided per endpoint by `graph.models`):
+Methods (`Context.structured_method`; "auto" is decided per endpoint by `plangate.graph.models.tiers`):
 - function_calling: the schema is bound as a tool with a forced named `tool_choice`. It works on
   OpenAI and on llama.cpp-class servers, which turn the schema into a decoding grammar.
 - json_schema: `response_format` json_schema (OpenAI, vLLM; llama.cpp answers HTTP 500).
@@ -25,12 +25,11 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from plangate.graph.engine.effects import Flow, ModelCall
+from plangate.graph.engine.plan import PlanValidationError
+from plangate.graph.models.jsontext import parse_tool_call_text
+from plangate.graph.models.tiers import endpoint_profile, structured_method
 from pydantic import BaseModel, ValidationError
-
-from graph.effects import Flow, ModelCall
-from graph.jsontext import parse_tool_call_text
-from graph.models import endpoint_profile, structured_method
-from graph.plan import PlanValidationError
 
 T = TypeVar("T")
 

@@ -1,0 +1,1 @@
+"""The offline rules model: slot extraction, the rules grammar and the chat model built on them."""

@@ -1,0 +1,1 @@
+"""Checkpointers and stores (SQLite, PostgreSQL) and crash-safe runs."""

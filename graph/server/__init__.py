@@ -1,0 +1,1 @@
+"""What runs only under a LangGraph server: authentication and per-user access."""
