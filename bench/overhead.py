@@ -20,7 +20,6 @@ from typing import Any
 
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
-from plangate.graph.persistence.savers import open_postgres, open_sqlite
 
 from bench.bare import build_bare, schedule_of
 from bench.config import RESULTS, BenchConfig
@@ -30,6 +29,7 @@ from bench.stats import median, p95
 from bench.systems import ameasure, build, measure
 from bench.tasks import by_id
 from bench.tools import SPECS
+from plangate.graph.persistence.savers import open_postgres, open_sqlite
 
 TASKS = ("s01", "c10", "c07")  # fast path; a 3-step chain; 5 independent steps (two waves: max_parallel_steps=4)
 

@@ -17,13 +17,12 @@ from itertools import cycle
 from pathlib import Path
 from typing import Any
 
-from plangate.graph.persistence.savers import Persistence, open_async_postgres, open_async_sqlite
-
 from bench.config import BenchConfig
 from bench.pg import bench_url
 from bench.stats import median, p95
 from bench.systems import Measurement, ameasure, build
 from bench.tasks import SUITE
+from plangate.graph.persistence.savers import Persistence, open_async_postgres, open_async_sqlite
 
 LEVELS = (1, 10, 50, 200)
 WORKLOAD = [t for t in SUITE if "rules-trap" not in t.tags]

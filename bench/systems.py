@@ -18,7 +18,6 @@ from typing import Any
 
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
-from plangate.graph.persistence.durable import ainvoke_durably, invoke_durably
 
 from bench.baselines.llm_compiler import build_llm_compiler
 from bench.baselines.plan_execute import build_plan_execute
@@ -27,6 +26,7 @@ from bench.latency_model import LatencyChatModel, Run, active
 from bench.tasks import Task
 from bench.tools import flat, make_tools
 from plangate import Context, build_graph
+from plangate.graph.persistence.durable import ainvoke_durably, invoke_durably
 
 SYSTEMS = ("plangate-cascade", "plangate-llm", "react", "plan-execute", "llm-compiler")
 BASELINES = ("plan-execute", "react", "llm-compiler")

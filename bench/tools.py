@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.tools import BaseTool, StructuredTool
-from plangate.tools.errors import ToolError
-from plangate.tools.metadata import describe_tool
 from pydantic import Field, create_model
 
 from bench.latency_model import current_run
+from plangate.tools.errors import ToolError
+from plangate.tools.metadata import describe_tool
 
 BROKEN = frozenset({"ZZZZ", "XX999", "garage door", "Atlantis"})
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage
 from langgraph.types import Overwrite
+
 from plangate.graph.context import Context
 
 

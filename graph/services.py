@@ -9,6 +9,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
+
 from plangate.graph.context import Context, coerce_context
 from plangate.graph.models.tiers import Tier, resolve_models
 from plangate.graph.offline.chat_model import is_offline

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from langgraph.types import interrupt
+
 from plangate.graph.engine.plan import ExecutionPlan, PlanValidationError, validate_plan
 from plangate.graph.intake import approval_policy, plan_update
 from plangate.graph.services import Services, answer

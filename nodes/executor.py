@@ -10,6 +10,7 @@ import contextvars
 from typing import Any, Literal
 
 from langgraph.types import Send
+
 from plangate.graph.engine.conditions import holds
 from plangate.graph.engine.effects import Flow
 from plangate.graph.engine.plan import SETTLED, ExecutionPlan, PlanStep

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
 from plangate.graph.engine.effects import Flow, ModelCall
 from plangate.graph.engine.plan import ExecutionPlan, PlanStep
 from plangate.graph.engine.step_runner import run_tool_step

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.errors import GraphBubbleUp
+
 from plangate.graph.engine import plan_library
 from plangate.graph.engine.effects import Flow, StoreGet
 from plangate.graph.engine.plan import ExecutionPlan, PlanDraft, PlanValidationError, validate_plan

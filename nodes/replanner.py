@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
+from pydantic import BaseModel, Field
+
 from plangate.graph.engine.effects import Flow
 from plangate.graph.engine.plan import SETTLED, ExecutionPlan, PlanStep, validate_plan
 from plangate.graph.engine.scheduler import unhandled_failures
@@ -18,7 +20,6 @@ from plangate.graph.intake import plan_update
 from plangate.graph.models.structured import StructuredFailure, Usage, ask_structured
 from plangate.graph.services import Services
 from plangate.nodes import prompts
-from pydantic import BaseModel, Field
 
 
 class ReplanDecision(BaseModel):

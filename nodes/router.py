@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.types import Overwrite
+from pydantic import BaseModel, Field, field_validator
+
 from plangate.graph.context import Context
 from plangate.graph.engine.effects import Blocking, Flow
 from plangate.graph.engine.plan import PlanValidationError, validate_plan
@@ -29,7 +31,6 @@ from plangate.graph.models.structured import StructuredFailure, Usage, ask_struc
 from plangate.graph.offline import rules
 from plangate.graph.services import Services, answer
 from plangate.nodes import prompts
-from pydantic import BaseModel, Field, field_validator
 
 Ladder = list[Literal["rules", "weak", "strong"]]
 LADDERS: dict[str, Ladder] = {"cascade": ["rules", "weak", "strong"], "llm": ["weak", "strong"], "rules": ["rules"]}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
+
 from plangate.graph.engine import plan_library
 from plangate.graph.engine.effects import Flow, ModelCall, StorePut
 from plangate.graph.engine.plan import ExecutionPlan

@@ -61,9 +61,8 @@ def run_request(url: str, text: str, mode: str, db: Path) -> dict:
     """One request through the whole graph on SQLite; what it did and how long it took."""
     import uuid
 
-    from plangate.graph.persistence.savers import open_sqlite
-
     from plangate import Context, build_graph
+    from plangate.graph.persistence.savers import open_sqlite
 
     context = Context(base_url=url, router_mode=mode)  # type: ignore[arg-type]
     calls = call_timer()

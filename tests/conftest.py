@@ -6,6 +6,7 @@ import ipaddress
 import socket
 
 import pytest
+
 from plangate.tools.http import reset_breakers
 
 _real_connect = socket.socket.connect

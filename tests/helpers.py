@@ -8,10 +8,10 @@ from typing import Any
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
-from plangate.tools.errors import RetryableToolError
-from plangate.tools.metadata import describe_tool
 
 from plangate import build_graph
+from plangate.tools.errors import RetryableToolError
+from plangate.tools.metadata import describe_tool
 
 
 def config(thread: str | None = None, **extra: Any) -> dict[str, Any]:

@@ -8,10 +8,11 @@ from datetime import date as Date
 from typing import Any
 
 from langchain_core.tools import tool
+from pydantic import BaseModel, Field, model_validator
+
 from plangate.tools import runtime
 from plangate.tools.errors import ToolError
 from plangate.tools.metadata import describe_tool
-from pydantic import BaseModel, Field, model_validator
 
 DEFAULT_MINUTES = 60
 

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+
 from plangate.tools.errors import RetryableToolError, ToolError
 
 CONNECT_TIMEOUT_S = 2.5

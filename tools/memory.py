@@ -7,10 +7,11 @@ import uuid
 from typing import Any
 
 from langchain_core.tools import tool
+from pydantic import BaseModel, Field
+
 from plangate.tools import runtime
 from plangate.tools.errors import ToolError
 from plangate.tools.metadata import describe_tool
-from pydantic import BaseModel, Field
 
 STOPWORDS = frozenset(
     "a an the and or but of to in on at for with about that this these those is are was were be been am do does did "

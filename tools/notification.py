@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.tools import tool
+from pydantic import BaseModel, Field
+
 from plangate.tools import http, runtime
 from plangate.tools.errors import ToolError
 from plangate.tools.metadata import describe_tool
-from pydantic import BaseModel, Field
 
 Priority = Literal["low", "normal", "high"]
 _file_lock = threading.Lock()

@@ -20,9 +20,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from langchain_core.tools import tool
+from pydantic import BaseModel, Field
+
 from plangate.tools.errors import ToolError
 from plangate.tools.metadata import describe_tool
-from pydantic import BaseModel, Field
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PATTERNS = ("README.md", "docs/**", "notebooks/*.md")

@@ -14,10 +14,11 @@ import threading
 from typing import Any, Protocol
 
 from langchain_core.tools import tool
+from pydantic import BaseModel, Field
+
 from plangate.tools import runtime
 from plangate.tools.errors import ToolError
 from plangate.tools.metadata import describe_tool
-from pydantic import BaseModel, Field
 
 ALIASES = {
     "light": {"light", "lights", "lamp", "lamps", "lighting"},

@@ -13,11 +13,12 @@ from typing import Any
 
 from langchain_core.tools import tool
 from langgraph.store.base import BaseStore
+from pydantic import BaseModel, Field, model_validator
+
 from plangate.tools import runtime
 from plangate.tools.errors import ToolError
 from plangate.tools.metadata import describe_tool
 from plangate.tools.runtime import format_duration
-from pydantic import BaseModel, Field, model_validator
 
 log = logging.getLogger("plangate")
 KEEP_RUNG_S = 24 * 3600  # reported timers stay listed as "rang at" for a day

@@ -13,10 +13,11 @@ from datetime import date as Date
 from typing import Any, Literal
 
 from langchain_core.tools import tool
+from pydantic import BaseModel, Field
+
 from plangate.tools import http, runtime
 from plangate.tools.errors import ToolError
 from plangate.tools.metadata import describe_tool
-from pydantic import BaseModel, Field
 
 WEATHER_URL = "https://api.open-meteo.com"
 GEOCODING_URL = "https://geocoding-api.open-meteo.com"

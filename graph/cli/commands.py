@@ -10,6 +10,9 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.types import Command
+from rich.console import Console
+from rich.table import Table
+
 from plangate.graph.cli.main import CliError, context_from_args, context_overrides, dump_json, new_thread_id
 from plangate.graph.engine.views import plan_tree
 from plangate.graph.graph import build_graph
@@ -21,8 +24,6 @@ from plangate.graph.persistence.savers import (
     redact,
     resolve_target,
 )
-from rich.console import Console
-from rich.table import Table
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)

@@ -14,9 +14,10 @@ import sys
 import uuid
 from typing import Any
 
-from plangate.graph.context import Context, ContextError
 from rich.console import Console
 from rich.markup import escape
+
+from plangate.graph.context import Context, ContextError
 
 COMMANDS = ("threads", "show", "history", "resume", "fork", "stats", "run")
 

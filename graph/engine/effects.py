@@ -23,6 +23,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool, StructuredTool
 from langgraph._internal._runnable import RunnableCallable  # the Runnable LangGraph itself uses for nodes
+
 from plangate.graph.redact import redact_exception
 
 

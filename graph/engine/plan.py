@@ -9,8 +9,9 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any, Literal
 
-from plangate.tools.registry import REFERENCE
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from plangate.tools.registry import REFERENCE
 
 if TYPE_CHECKING:
     from plangate.tools.registry import ToolRegistry

@@ -15,11 +15,12 @@ from typing import Any
 import httpx
 from langchain_core.tools import BaseTool
 from langgraph.types import RetryPolicy, default_retry_on
+from pydantic import ValidationError
+
 from plangate.graph.engine.effects import Flow, Sleep, StepTimeout, ToolRun
 from plangate.graph.events import emit
 from plangate.graph.state import StepResult
 from plangate.tools.errors import ToolError
-from pydantic import ValidationError
 
 STEP_BACKOFF = RetryPolicy(initial_interval=0.5, backoff_factor=2.0, max_interval=8.0, jitter=True)
 MAX_OUTPUT_CHARS = 64_000

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from plangate.graph.engine.plan import ExecutionPlan
 from rich.tree import Tree
+
+from plangate.graph.engine.plan import ExecutionPlan
 
 STATUS_STYLE = {"completed": "green", "failed": "red", "skipped": "yellow", "running": "cyan", "pending": "dim"}
 STATUS_ICON = {"completed": "✓", "failed": "✗", "skipped": "↷", "running": "…", "pending": "·"}

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 from langchain_openai import ChatOpenAI
+
 from plangate.graph.models.tiers import is_openai_url
 
 log = logging.getLogger("plangate")

@@ -25,11 +25,12 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import BaseModel, ValidationError
+
 from plangate.graph.engine.effects import Flow, ModelCall
 from plangate.graph.engine.plan import PlanValidationError
 from plangate.graph.models.jsontext import parse_tool_call_text
 from plangate.graph.models.tiers import endpoint_profile, structured_method
-from pydantic import BaseModel, ValidationError
 
 T = TypeVar("T")
 

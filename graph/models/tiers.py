@@ -25,6 +25,7 @@ from typing import Any, Literal
 from urllib.parse import urlparse
 
 from langchain_core.language_models import BaseChatModel
+
 from plangate.graph.context import Context
 from plangate.graph.offline.chat_model import OfflineRulesModel, is_offline
 from plangate.tools.registry import ToolRegistry

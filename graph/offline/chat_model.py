@@ -19,9 +19,10 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import ConfigDict, Field
+
 from plangate.graph.offline import rules
 from plangate.tools.registry import REFERENCE, ToolRegistry
-from pydantic import ConfigDict, Field
 
 ROUTE_SCHEMA, PLAN_SCHEMA, REPLAN_SCHEMA = "RouteDecision", "PlanDraft", "ReplanDecision"
 _BLOCK = re.compile(r"<(step_results|plan_state)>\s*(.*?)\s*</\1>", re.DOTALL)

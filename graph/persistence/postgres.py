@@ -51,8 +51,9 @@ def open_postgres(url: str, *, pool_size: int = POOL_SIZE) -> Iterator[Persisten
     import psycopg
     from langgraph.checkpoint.postgres import PostgresSaver
     from langgraph.store.postgres import PostgresStore
-    from plangate.graph.persistence.savers import Persistence, redact
     from psycopg_pool import ConnectionPool
+
+    from plangate.graph.persistence.savers import Persistence, redact
 
     psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S).close()  # fail fast and clearly when unreachable
     with ConnectionPool(url, min_size=1, max_size=max(pool_size, 2), kwargs=_pg_kwargs(), open=True, timeout=30) as pool:
@@ -73,8 +74,9 @@ async def open_async_postgres(url: str, *, pool_size: int = POOL_SIZE) -> AsyncI
     import psycopg
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
     from langgraph.store.postgres.aio import AsyncPostgresStore
-    from plangate.graph.persistence.savers import Persistence, _stop_batch_task, redact
     from psycopg_pool import AsyncConnectionPool
+
+    from plangate.graph.persistence.savers import Persistence, _stop_batch_task, redact
 
     await (await psycopg.AsyncConnection.connect(url, connect_timeout=CONNECT_TIMEOUT_S)).close()
     async with AsyncConnectionPool(

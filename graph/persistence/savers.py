@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from langgraph.store.sqlite import SqliteStore
 from langgraph.store.sqlite.aio import AsyncSqliteStore
+
 from plangate.graph.persistence.postgres import open_async_postgres, open_postgres
 
 BUSY_TIMEOUT_MS = 30_000

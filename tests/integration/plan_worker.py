@@ -14,9 +14,8 @@ import asyncio
 import json
 import sys
 
-from plangate.graph.persistence.savers import open_async_persistence, open_persistence
-
 from plangate import Context, build_graph
+from plangate.graph.persistence.savers import open_async_persistence, open_persistence
 from tests.integration.served_graph import TEST_TOOLS
 
 

@@ -11,9 +11,9 @@ import os
 from pathlib import Path
 
 from langchain_core.tools import tool
-from plangate.tools.metadata import describe_tool
 
 from plangate import build_graph
+from plangate.tools.metadata import describe_tool
 
 
 def _record(line: str) -> None:

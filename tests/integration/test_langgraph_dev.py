@@ -13,8 +13,8 @@ from dataclasses import fields
 
 import pytest
 from langgraph_sdk import get_client
-from plangate.graph.context import Context
 
+from plangate.graph.context import Context
 from tests.integration.devserver import DevServer, langgraph_dev
 
 pytestmark = pytest.mark.integration

@@ -24,11 +24,11 @@ from typing import Any
 
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
+
+from plangate import Context, build_graph
 from plangate.graph.engine.plan import SETTLED, validate_plan
 from plangate.graph.persistence.savers import open_sqlite
 from plangate.tools.registry import build_registry
-
-from plangate import Context, build_graph
 
 pytestmark = [pytest.mark.integration, pytest.mark.local_model]
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from plangate.graph.context import Context
 
+from plangate.graph.context import Context
 from tests.reliability.fake_openai import FakeOpenAI, Message, forced_tool, text, tool_reply
 
 PLAN_STEPS = [{"id": 1, "tool": "test.echo", "args": {"text": "a"}}]

@@ -35,14 +35,14 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool, StructuredTool, tool
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import ConfigDict, Field
+
+from plangate import build_graph
 from plangate.graph.context import Context
 from plangate.graph.persistence.durable import DURABILITY, asave_request, save_request
 from plangate.graph.persistence.savers import open_async_sqlite, open_sqlite
 from plangate.tools.errors import RetryableToolError, ToolError
 from plangate.tools.metadata import describe_tool
-from pydantic import ConfigDict, Field
-
-from plangate import build_graph
 from tests.reliability.crashkit import persisted_completed
 
 SCHEMAS = ("RouteDecision", "PlanDraft", "ReplanDecision")

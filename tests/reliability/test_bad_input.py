@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
+
 from plangate.graph.context import Context, ContextError
 from plangate.graph.persistence.savers import open_sqlite
-
 from tests import scripted
 from tests.helpers import config, make_graph, user
 from tests.reliability.crashkit import PLANGATE

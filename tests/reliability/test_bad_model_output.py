@@ -10,8 +10,8 @@ import math
 
 import pytest
 from langchain_core.messages import AIMessage
-from plangate.graph.context import Context
 
+from plangate.graph.context import Context
 from tests import scripted
 from tests.helpers import Recorder, config, make_graph, user
 

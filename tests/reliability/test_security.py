@@ -11,11 +11,11 @@ import pytest
 from langchain_core.messages import AIMessage
 from langchain_core.tools import tool
 from langgraph.types import Command
+
+from plangate import build_graph
 from plangate.graph.context import Context
 from plangate.graph.persistence.savers import open_sqlite
 from plangate.tools.metadata import describe_tool
-
-from plangate import build_graph
 from tests import scripted
 from tests.helpers import config, make_graph, user
 from tests.reliability.conftest import endpoint_context, plangate_responder

@@ -12,12 +12,12 @@ import time
 
 import pytest
 from langchain_core.tools import BaseTool, tool
+
+from plangate import build_graph
 from plangate.graph.context import Context
 from plangate.graph.persistence.savers import open_async_sqlite, open_sqlite
 from plangate.tools.errors import RetryableToolError, ToolError
 from plangate.tools.metadata import describe_tool
-
-from plangate import build_graph
 from tests.helpers import Recorder, config, make_graph
 from tests.reliability.crashkit import ROOT
 

@@ -6,9 +6,9 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
 from langgraph.types import Command
+
 from plangate.graph.context import Context
 from plangate.tools.smart_home import DEFAULT_HOME
-
 from tests.helpers import config, make_graph, user
 
 CTX = Context(approve_side_effects=True)
@@ -110,8 +110,8 @@ def test_tools_without_side_effects_never_pause(home):
 def test_a_resume_without_the_approval_context_cannot_skip_the_pending_approval():
     """The approval policy is fixed when the turn starts; a resume that omits approve_plans still needs a decision."""
     from langgraph.types import Command
-    from plangate.graph.context import Context
 
+    from plangate.graph.context import Context
     from tests.helpers import Recorder, config, make_graph, user
 
     recorder = Recorder()

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from plangate.graph.cli.main import main
 from plangate.graph.graph import build_graph
 from plangate.graph.persistence.savers import open_sqlite

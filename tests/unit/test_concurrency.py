@@ -15,9 +15,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from plangate.graph.persistence.savers import open_async_postgres, open_async_sqlite
 
 from plangate import Context, build_graph
+from plangate.graph.persistence.savers import open_async_postgres, open_async_sqlite
 from tests.integration.pg import fresh_schema
 
 THREADS = 50

@@ -1,4 +1,5 @@
 import pytest
+
 from plangate.graph.context import Context, ContextError, coerce_context
 
 

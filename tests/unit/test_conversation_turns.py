@@ -2,9 +2,9 @@
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.store.memory import InMemoryStore
+
 from plangate.graph.context import Context
 from plangate.nodes.prompts import earlier_turns, with_earlier_turns
-
 from tests import scripted
 from tests.helpers import config, make_graph, user
 

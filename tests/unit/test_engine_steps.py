@@ -6,9 +6,9 @@ import pytest
 from langchain_core.messages import AIMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
+
 from plangate.graph.context import Context
 from plangate.graph.engine.views import plan_to_mermaid, plan_tree
-
 from tests import scripted
 from tests.helpers import Recorder, config, make_graph, user
 

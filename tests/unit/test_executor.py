@@ -2,8 +2,8 @@
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
-from plangate.graph.context import Context
 
+from plangate.graph.context import Context
 from tests import scripted
 from tests.helpers import Recorder, config, make_graph, user
 
@@ -168,6 +168,7 @@ def test_timers_that_rang_are_reported_once_on_the_next_turn():
     from datetime import timedelta
 
     from langgraph.store.memory import InMemoryStore
+
     from plangate.tools.runtime import now
 
     store = InMemoryStore()
@@ -184,6 +185,7 @@ def test_timers_that_rang_are_reported_once_on_the_next_turn():
 def test_provider_errors_from_a_model_step_are_classified_by_status():
     import httpx
     import openai
+
     from plangate.graph.engine.step_runner import is_retryable
 
     request = httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from langchain_core.messages import AIMessage
 from langgraph.store.memory import InMemoryStore
+
 from plangate.graph.context import Context
 from plangate.tools import smart_home
-
 from tests import scripted
 from tests.helpers import config, make_graph, user
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from plangate.graph.models.jsontext import parse_json_object, parse_tool_call_text
 
 TIMER = ["timer__set_timer"]

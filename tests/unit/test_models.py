@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_openai import ChatOpenAI
+
+from plangate import Context
 from plangate.graph.engine.effects import run_sync
 from plangate.graph.engine.plan import PlanDraft
 from plangate.graph.models.endpoint import pick_served
@@ -23,8 +25,6 @@ from plangate.graph.models.structured import Usage, ask_structured, repair_turn,
 from plangate.graph.models.tiers import chat_model, endpoint_profile, max_output_tokens, structured_method
 from plangate.graph.offline.chat_model import OfflineRulesModel
 from plangate.tools.registry import build_registry
-
-from plangate import Context
 from tests import scripted
 from tests.helpers import Recorder, config, make_graph, user
 

@@ -6,12 +6,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
+
 from plangate.graph.engine.plan import PlanDraft
 from plangate.graph.offline import rules
 from plangate.graph.offline.chat_model import OfflineRulesModel, replan, reply_text
 from plangate.nodes.router import RouteDecision
 from plangate.tools.registry import build_registry
-
 from tests.helpers import config, make_graph, user
 
 NOW = datetime(2026, 11, 22, 14, 0, tzinfo=timezone(timedelta(hours=1)))  # Sunday 14:00

@@ -18,6 +18,8 @@ import pytest
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.store.memory import InMemoryStore
+
+from plangate import Context, build_graph
 from plangate.graph.persistence.durable import DURABILITY, asave_request, save_request
 from plangate.graph.persistence.savers import (
     BUSY_TIMEOUT_MS,
@@ -32,8 +34,6 @@ from plangate.graph.persistence.savers import (
     redact,
 )
 from plangate.tools.metadata import describe_tool
-
-from plangate import Context, build_graph
 from tests import scripted
 from tests.helpers import Recorder, config, user
 from tests.integration.pg import fresh_schema

@@ -1,4 +1,5 @@
 import pytest
+
 from plangate.graph.engine.plan import ExecutionPlan, PlanValidationError, validate_plan
 from plangate.tools.registry import build_registry
 

@@ -1,8 +1,8 @@
 """The confidence gate at each band, and each router_mode."""
 
 import pytest
-from plangate.graph.context import Context
 
+from plangate.graph.context import Context
 from tests import scripted
 from tests.helpers import config, make_graph, user
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from langgraph.store.memory import InMemoryStore
+
 from plangate.tools import runtime
 
 TZ = timezone(timedelta(hours=1))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
+
 from plangate.tools import calendar
 from plangate.tools.errors import ToolError
-from pydantic import ValidationError
 
 
 def add(title, start, **extra):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from plangate.tools import http
 from plangate.tools.errors import RetryableToolError, ToolError
 

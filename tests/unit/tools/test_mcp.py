@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from plangate.tools.metadata import describe_tool
 
+from plangate.tools.metadata import describe_tool
 from tests.helpers import config, make_graph, user
 
 adapters = pytest.importorskip("langchain_mcp_adapters.client")

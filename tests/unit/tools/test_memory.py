@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from langgraph.store.memory import InMemoryStore
+from pydantic import ValidationError
+
 from plangate.graph.context import Context
 from plangate.tools import memory
 from plangate.tools.errors import ToolError
-from pydantic import ValidationError
-
 from tests.helpers import config, make_graph, user
 
 

@@ -6,6 +6,7 @@ import os
 import time
 
 import pytest
+
 from plangate.tools import search
 from plangate.tools.errors import ToolError
 

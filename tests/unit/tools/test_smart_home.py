@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
+
 from plangate.tools import smart_home
 from plangate.tools.errors import RetryableToolError, ToolError
 from plangate.tools.registry import build_registry
-from pydantic import ValidationError
 
 
 def devices():

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
+
 from plangate.tools import runtime, timer
 from plangate.tools.errors import ToolError
-from pydantic import ValidationError
 
 
 def test_set_list_and_cancel_by_label(clock):

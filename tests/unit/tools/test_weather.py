@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from plangate.tools import http, weather
-from plangate.tools.errors import RetryableToolError, ToolError
 from pydantic import ValidationError
 
+from plangate.tools import http, weather
+from plangate.tools.errors import RetryableToolError, ToolError
 from tests.helpers import config, make_graph, user
 
 PARIS = {"results": [{"id": 2988507, "name": "Paris", "latitude": 48.85341, "longitude": 2.3488, "elevation": 42.0,
