@@ -8,12 +8,15 @@
     dispatch --settled, unhandled failures, replans left--> replanner --> dispatch
     dispatch --all settled--> summarizer -> END
 
-`graph` is compiled with no checkpointer (langgraph dev manages persistence itself);
-`build_graph(checkpointer=..., store=...)` gives one for apps and the CLI.
+`build_graph(checkpointer=..., store=...)` compiles one for apps and the CLI. The prebuilt `graph`
+(`plangate.graph.graph:graph`, served by `langgraph dev`) has no checkpointer, because the server manages
+persistence itself; it is compiled once per process, when first read, never at import.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from functools import partial
@@ -24,6 +27,7 @@ from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy
+
 from plangate.graph.context import Context, ContextError
 from plangate.graph.engine.effects import dual_node
 from plangate.graph.engine.step_runner import model_error_can_pass
@@ -37,6 +41,10 @@ from plangate.nodes.replanner import replanner_flow
 from plangate.nodes.router import route_after_router, router_flow
 from plangate.nodes.summarizer import summarizer_flow
 from plangate.tools.registry import build_registry
+
+log = logging.getLogger("plangate")
+_PREBUILT_LOCK = threading.Lock()
+_prebuilt: CompiledStateGraph | None = None
 
 # Model nodes retry transient provider errors once more on top of the client's own retries.
 MODEL_RETRY = RetryPolicy(initial_interval=1.0, backoff_factor=2.0, max_attempts=2, retry_on=model_error_can_pass)
@@ -81,6 +89,7 @@ def build_graph(
     builder.add_edge("summarizer", END)
 
     compiled = builder.compile(checkpointer=checkpointer, store=store, name=name)
+    log.info("plangate: compiled graph %r (%d tools)", name, len(services.registry.names()))
     return compiled.with_config(recursion_limit=_default_recursion_limit())
 
 
@@ -92,4 +101,17 @@ def _default_recursion_limit() -> int:
         return Context(**{f.name: f.metadata["base"] for f in fields(Context)}).recursion_limit()
 
 
-graph = build_graph()
+def prebuilt() -> CompiledStateGraph:
+    """The graph `langgraph dev` serves: compiled with no checkpointer, once per process, on first use."""
+    global _prebuilt
+    with _PREBUILT_LOCK:
+        if _prebuilt is None:
+            _prebuilt = build_graph()
+        return _prebuilt
+
+
+def __getattr__(name: str) -> Any:
+    """`plangate.graph.graph:graph` is `prebuilt()`: nothing is compiled when this module is imported."""
+    if name == "graph":
+        return prebuilt()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -207,3 +207,10 @@ def test_no_blocking_calls_were_reported(server):
     """langgraph dev runs blockbuster: any blocking call on the event loop shows up in its log."""
     assert server.blocking_errors() == []
     assert "Traceback" not in server.log_text(), server.log_text()[-3000:]
+
+
+def test_the_server_compiles_each_graph_once(server):
+    """langgraph.json names a module path, so the server imports (and compiles) the graph once, not twice."""
+    log = server.log_text()
+    assert log.count("plangate: compiled graph 'plangate' ") == 1, [line for line in log.splitlines() if "compiled graph" in line]
+    assert log.count("plangate: compiled graph 'plangate_test' ") == 1
