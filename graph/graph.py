@@ -29,17 +29,17 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy
 
 from plangate.graph.context import Context, ContextError
-from plangate.graph.engine.effects import dual_node
 from plangate.graph.engine.step_runner import model_error_can_pass
+from plangate.graph.io import node
 from plangate.graph.services import Services
 from plangate.graph.state import AgentState, InputState
 from plangate.nodes.approval import approve_plan, approve_steps, route_after_approve_plan
-from plangate.nodes.executor import dispatch, route_after_dispatch, run_step_flow
-from plangate.nodes.fast_reply import fast_reply_flow, route_after_fast_reply
-from plangate.nodes.planner import planner_flow, route_after_planner
-from plangate.nodes.replanner import replanner_flow
-from plangate.nodes.router import route_after_router, router_flow
-from plangate.nodes.summarizer import summarizer_flow
+from plangate.nodes.executor import dispatch, route_after_dispatch, run_step
+from plangate.nodes.fast_reply import fast_reply, route_after_fast_reply
+from plangate.nodes.planner import planner, route_after_planner
+from plangate.nodes.replanner import replanner
+from plangate.nodes.router import route_after_router, router
+from plangate.nodes.summarizer import summarizer
 from plangate.tools.registry import build_registry
 
 log = logging.getLogger("plangate")
@@ -65,17 +65,26 @@ def build_graph(
     models: `{"weak"|"default"|"strong": BaseChatModel}`; tiers not given come from the endpoint or
     the offline rules model.
     """
-    services = Services(build_registry(tools, include_builtin_tools=include_builtin_tools), dict(models or {}))
+
+    def default_model(ctx: Context) -> BaseChatModel:  # what llm.generate steps ask
+        return services.model(ctx, "default")
+
+    registry = build_registry(tools, include_builtin_tools=include_builtin_tools, llm_model=default_model)
+    services = Services(registry, dict(models or {}))
+
+    def add(name: str, body: Any, **options: Any) -> None:
+        builder.add_node(name, node(partial(body, services=services), name), **options)
+
     builder = StateGraph(AgentState, context_schema=Context, input_schema=InputState)
-    builder.add_node("router", dual_node(partial(router_flow, services=services), "router"))
-    builder.add_node("fast_reply", dual_node(partial(fast_reply_flow, services=services), "fast_reply"))
-    builder.add_node("planner", dual_node(partial(planner_flow, services=services), "planner"), retry_policy=MODEL_RETRY)
-    builder.add_node("approve_plan", partial(approve_plan, services=services))
-    builder.add_node("dispatch", partial(dispatch, services=services))
-    builder.add_node("run_step", dual_node(partial(run_step_flow, services=services), "run_step"))
-    builder.add_node("approve_steps", partial(approve_steps, services=services))
-    builder.add_node("replanner", dual_node(partial(replanner_flow, services=services), "replanner"), retry_policy=MODEL_RETRY)
-    builder.add_node("summarizer", dual_node(partial(summarizer_flow, services=services), "summarizer"))
+    add("router", router)
+    add("fast_reply", fast_reply)
+    add("planner", planner, retry_policy=MODEL_RETRY)
+    add("approve_plan", approve_plan)
+    add("dispatch", dispatch)
+    add("run_step", run_step)
+    add("approve_steps", approve_steps)
+    add("replanner", replanner, retry_policy=MODEL_RETRY)
+    add("summarizer", summarizer)
 
     builder.add_edge(START, "router")
     builder.add_conditional_edges("router", route_after_router)

@@ -1,6 +1,6 @@
 """Keep secrets out of error text: servers and proxies may echo an API key back in their error messages.
 
-Every error a model, tool or store call raises passes through `redact_exception` (in plangate.graph.engine.effects) before
+Every error a model, tool or store call raises passes through `redact_exception` (in the io port, plangate.graph.io) before
 a node sees it, so an echoed key never reaches state, checkpoints, events, answers or logs.
 """
 

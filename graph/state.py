@@ -6,11 +6,21 @@ SDK all see the same shapes; `ExecutionPlan.model_validate(state["plan"])` gives
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, NotRequired
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, NotRequired, TypeVar
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict  # typing.TypedDict breaks schema extraction on 3.11
+
+V = TypeVar("V")
+
+Route = Literal["fast", "plan"]
+StepStatus = Literal["pending", "running", "completed", "failed", "skipped"]
+NextAction = Literal["run", "approve", "replan", "summarize"]
+# Where the turn's plan came from: the caller's input, the planner model, the rules after the planner failed,
+# the plan library, a person's edit at approval, or the fast path (one side-effecting call awaiting approval).
+PlanSource = Literal["input", "planner", "rules", "library", "edited", "fast_path"]
 
 ADDITIVE_METRICS = ("llm_calls", "tool_calls", "replans", "repairs", "input_tokens", "output_tokens", "total_tokens")
 
@@ -18,20 +28,29 @@ ADDITIVE_METRICS = ("llm_calls", "tool_calls", "replans", "repairs", "input_toke
 class StepResult(TypedDict):
     """What one plan step produced."""
 
-    status: Literal["pending", "running", "completed", "failed", "skipped"]
+    status: StepStatus
     output: Any
     error: str | None
     attempts: int
     duration_ms: int
     tool: NotRequired[str]
+    retryable: NotRequired[bool]
+    iterations: NotRequired[int]
 
 
-def merge_step_results(left: dict | None, right: dict | None) -> dict[int, StepResult]:
+def by_step_id(mapping: Mapping[Any, V] | None) -> dict[int, V]:
+    """`mapping` keyed by int step ids (keys arrive as strings from JSON clients)."""
+    return {int(k): v for k, v in (mapping or {}).items()}
+
+
+def skipped_result(reason: str, tool: str) -> StepResult:
+    """The result of a step that will not run, and why."""
+    return {"status": "skipped", "output": None, "error": reason, "attempts": 0, "duration_ms": 0, "tool": tool}
+
+
+def merge_step_results(left: Mapping[Any, V] | None, right: Mapping[Any, V] | None) -> dict[int, V]:
     """Merge per-step updates from parallel tasks; keys are normalised to int step ids."""
-    merged = {int(k): v for k, v in (left or {}).items()}
-    for key, value in (right or {}).items():
-        merged[int(key)] = value
-    return merged
+    return {**by_step_id(left), **by_step_id(right)}
 
 
 def merge_metrics(left: dict | None, right: dict | None) -> dict[str, Any]:
@@ -65,17 +84,17 @@ class AgentState(TypedDict, total=False):
 
     messages: Annotated[list[AnyMessage], add_messages]
     request: str
-    route: Literal["fast", "plan"]
+    route: Route
     domain: str
     confidence: float
     route_reason: str
     plan: dict[str, Any] | None
-    plan_source: str
+    plan_source: PlanSource | None
     plan_history: Annotated[list[dict[str, Any]], append_list]
     step_results: Annotated[dict[int, StepResult], merge_step_results]
     approvals: Annotated[dict[int, dict[str, Any]], merge_step_results]
     wave: list[int]
-    next_action: Literal["run", "approve", "replan", "summarize"]
+    next_action: NextAction
     handled_failures: list[int]
     replans: int
     halted: str | None

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
+from plangate.graph.context import Context
 from plangate.graph.engine.plan import ExecutionPlan, PlanValidationError, validate_plan
 from plangate.graph.intake import approval_policy, plan_update
+from plangate.graph.io import IO
 from plangate.graph.services import Services, answer
+from plangate.graph.state import AgentState, by_step_id
 
 
 def _decision(value: Any) -> dict[str, Any]:
@@ -27,12 +31,12 @@ def _decision(value: Any) -> dict[str, Any]:
     return {"decision": "invalid", "reason": f"unrecognised approval answer {value!r}; use approve, reject or edit"}
 
 
-def approve_plan(state: dict[str, Any], runtime: Any, services: Services) -> dict[str, Any]:
+async def approve_plan(state: AgentState, runtime: Runtime[Context], io: IO, *, services: Services) -> dict[str, Any]:
     """Pause for a person to approve, reject or edit the plan (only when Context.approve_plans)."""
     ctx = services.context(runtime)
     if not approval_policy(state, ctx)["plans"] or state.get("plan_source") == "fast_path":
         return {}
-    plan = state["plan"]
+    plan = state.get("plan") or {}
     problem = None
     while True:
         request = {"type": "approve_plan", "plan": plan, "question": "Run this plan? approve / reject / edit"}
@@ -54,11 +58,11 @@ def approve_plan(state: dict[str, Any], runtime: Any, services: Services) -> dic
             problem = decision["reason"]
 
 
-def route_after_approve_plan(state: dict[str, Any]) -> Literal["dispatch", "__end__"]:
+def route_after_approve_plan(state: AgentState) -> Literal["dispatch", "__end__"]:
     return "__end__" if state.get("error") else "dispatch"
 
 
-def approve_steps(state: dict[str, Any], runtime: Any, services: Services) -> dict[str, Any]:
+async def approve_steps(state: AgentState, runtime: Runtime[Context], io: IO, *, services: Services) -> dict[str, Any]:
     """Pause before side-effecting steps; record approve / reject / edited args per step."""
     plan = ExecutionPlan.model_validate(state["plan"])
     waiting = [plan.step(i) for i in state.get("wave") or []]
@@ -72,7 +76,7 @@ def approve_steps(state: dict[str, Any], runtime: Any, services: Services) -> di
             request["problem"] = problem
         raw = interrupt(request)
         per_step = (
-            {int(k): v for k, v in raw.items()}
+            by_step_id(raw)
             if isinstance(raw, dict) and raw and all(str(k).isdigit() for k in raw)
             else {s.id: raw for s in waiting if s.id not in decisions}
         )

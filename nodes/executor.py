@@ -6,34 +6,29 @@ LangGraph keeps the writes of tasks that succeeded in a superstep and re-runs on
 
 from __future__ import annotations
 
-import contextvars
 from typing import Any, Literal
 
+from langgraph.runtime import Runtime
 from langgraph.types import Send
 
+from plangate.graph.context import Context
 from plangate.graph.engine.conditions import holds
-from plangate.graph.engine.effects import Flow
 from plangate.graph.engine.plan import SETTLED, ExecutionPlan, PlanStep
 from plangate.graph.engine.references import StepReferenceError, resolve
 from plangate.graph.engine.scheduler import effective, schedule
 from plangate.graph.engine.step_runner import run_tool_step
 from plangate.graph.events import emit
 from plangate.graph.intake import approval_policy
+from plangate.graph.io import IO
 from plangate.graph.services import Services
-from plangate.graph.state import StepResult, StepTask
-
-ACTIVE_SERVICES: contextvars.ContextVar[Services | None] = contextvars.ContextVar("plangate_services", default=None)
+from plangate.graph.state import AgentState, StepResult, StepTask, by_step_id, skipped_result
 
 
-def _skipped(reason: str, tool: str) -> StepResult:
-    return {"status": "skipped", "output": None, "error": reason, "attempts": 0, "duration_ms": 0, "tool": tool}
-
-
-def dispatch(state: dict[str, Any], runtime: Any, services: Services) -> dict[str, Any]:
+async def dispatch(state: AgentState, runtime: Runtime[Context], io: IO, *, services: Services) -> dict[str, Any]:
     """Settle skips, pick the next wave (or approval / replan / summary) and report progress."""
     ctx = services.context(runtime)
     plan = ExecutionPlan.model_validate(state["plan"])
-    results = {int(k): v for k, v in (state.get("step_results") or {}).items()}
+    results = by_step_id(state.get("step_results"))
     last_wave = [results[i]["duration_ms"] for i in state.get("wave") or [] if i in results and results[i]["status"] in SETTLED]
     elapsed = int(state.get("plan_elapsed_ms") or 0) + max(last_wave, default=0)
     budget_ms = int(ctx.plan_timeout_s * 1000)
@@ -46,7 +41,7 @@ def dispatch(state: dict[str, Any], runtime: Any, services: Services) -> dict[st
     decided = schedule(
         plan,
         results,
-        approvals={int(k): v for k, v in (state.get("approvals") or {}).items()},
+        approvals=by_step_id(state.get("approvals")),
         needs_approval=needs_approval,
         handled=state.get("handled_failures") or [],
         replans_left=int(state.get("replans") or 0) < ctx.max_replans,
@@ -56,7 +51,7 @@ def dispatch(state: dict[str, Any], runtime: Any, services: Services) -> dict[st
     )
     updates: dict[int, StepResult] = {}
     for step_id, reason in decided.skip.items():
-        updates[step_id] = _skipped(reason, plan.step(step_id).tool)
+        updates[step_id] = skipped_result(reason, plan.step(step_id).tool)
         emit("step_skipped", plan_id=plan.plan_id, step=step_id, tool=plan.step(step_id).tool, reason=reason)
     if decided.action == "run":
         for step_id in decided.wave:
@@ -68,14 +63,14 @@ def dispatch(state: dict[str, Any], runtime: Any, services: Services) -> dict[st
             "plan_elapsed_ms": elapsed, "step_budget_s": max(budget_ms - elapsed, 1) / 1000}
 
 
-def route_after_dispatch(state: dict[str, Any]) -> list[Send] | Literal["approve_steps", "replanner", "summarizer"]:
+def route_after_dispatch(state: AgentState) -> list[Send] | Literal["approve_steps", "replanner", "summarizer"]:
     """Send one run_step task per step of the wave, or move on."""
     action = state.get("next_action")
     if action != "run":
         return {"approve": "approve_steps", "replan": "replanner"}.get(action, "summarizer")  # type: ignore[return-value]
     plan = ExecutionPlan.model_validate(state["plan"])
-    results = {int(k): v for k, v in (state.get("step_results") or {}).items()}
-    approvals = {int(k): v for k, v in (state.get("approvals") or {}).items()}
+    results = by_step_id(state.get("step_results"))
+    approvals = by_step_id(state.get("approvals"))
     budget_s = float(state.get("step_budget_s") or 1.0)
     sends = []
     for step_id in state.get("wave") or []:
@@ -94,12 +89,11 @@ def _text_fields(services: Services, name: str) -> frozenset[str]:
     return frozenset(k for k, v in properties.items() if v.get("type") == "string")
 
 
-def run_step_flow(task: StepTask, runtime: Any, services: Services) -> Flow:
+async def run_step(task: StepTask, runtime: Runtime[Context], io: IO, *, services: Services) -> dict[str, Any]:
     """Run one step (or the iterations of a loop step) and record its StepResult."""
     ctx = services.context(runtime)
-    ACTIVE_SERVICES.set(services)
     step = PlanStep.model_validate(task["step"])
-    available = {int(k): v for k, v in task["results"].items()}
+    available = by_step_id(task["results"])
     retries = step.retries if step.retries is not None else ctx.step_retries
     timeout_s = min(step.timeout_s or ctx.step_timeout_s, task["deadline"])
     tool = services.registry.get(step.tool)
@@ -112,8 +106,8 @@ def run_step_flow(task: StepTask, runtime: Any, services: Services) -> Flow:
     iterations = step.loop_count if step.type == "loop" else 1
     outputs, attempts, duration = [], 0, 0
     for _ in range(iterations):
-        result = yield from run_tool_step(
-            tool, args, name=step.tool, step_id=step.id, plan_id=task["plan_id"], retries=retries, timeout_s=timeout_s
+        result = await run_tool_step(
+            io, tool, args, name=step.tool, step_id=step.id, plan_id=task["plan_id"], retries=retries, timeout_s=timeout_s
         )
         attempts += result["attempts"]
         duration += result["duration_ms"]

@@ -15,18 +15,22 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
 
-from plangate.graph.engine.effects import Flow, ModelCall
+from plangate.graph.context import Context
 from plangate.graph.engine.plan import ExecutionPlan, PlanStep
 from plangate.graph.engine.step_runner import run_tool_step
 from plangate.graph.events import emit
 from plangate.graph.intake import approval_policy, plan_update
+from plangate.graph.io import IO
 from plangate.graph.models.jsontext import parse_tool_call_text
 from plangate.graph.models.structured import Usage
 from plangate.graph.models.tiers import endpoint_profile
 from plangate.graph.offline import rules
 from plangate.graph.services import Services, answer
+from plangate.graph.state import AgentState, StepResult
 from plangate.nodes import prompts
 from plangate.tools.registry import CONVERSATION
 
@@ -40,7 +44,7 @@ def _chosen_call(reply: AIMessage, allowed: list[str]) -> tuple[str, dict[str, A
     return None
 
 
-def result_text(result: dict[str, Any], label: str) -> str:
+def result_text(result: StepResult, label: str) -> str:
     """The user-facing sentence for a fast-path tool result."""
     if result["status"] == "completed":
         output = result["output"]
@@ -50,7 +54,8 @@ def result_text(result: dict[str, Any], label: str) -> str:
     return f"I couldn't {label}: {result['error']}"
 
 
-def fast_reply_flow(state: dict[str, Any], runtime: Any, services: Services) -> Flow:
+async def fast_reply(state: AgentState, runtime: Runtime[Context], io: IO, *, services: Services) -> dict[str, Any]:
+    """Answer with one tool call of the routed domain (or a chat reply for conversation)."""
     ctx = services.context(runtime)
     registry = services.registry
     domain = state.get("domain") or CONVERSATION
@@ -61,7 +66,7 @@ def fast_reply_flow(state: dict[str, Any], runtime: Any, services: Services) -> 
     if domain == CONVERSATION or not tools:
         history = [m for m in state.get("messages") or [] if isinstance(m, HumanMessage | AIMessage) and not getattr(m, "tool_calls", None)]
         try:
-            reply = yield ModelCall(model, [SystemMessage(prompts.CONVERSATION), *history[-10:]])
+            reply = await io.model(model, [SystemMessage(prompts.CONVERSATION), *history[-10:]])
         except Exception as exc:  # the model is down: say so instead of crashing the run
             reply = AIMessage(content=f"I can't reach the language model right now ({type(exc).__name__}); please try again.")
             usage.notes.append("conversation_model_failed")
@@ -69,23 +74,23 @@ def fast_reply_flow(state: dict[str, Any], runtime: Any, services: Services) -> 
             usage.add(reply)
         return {**answer(str(reply.content), state), "metrics": usage.metrics()}
 
-    name, args = yield from _tool_call(model, request, domain, tools, services, usage, state.get("messages") or [])
+    name, args = await _tool_call(io, model, request, domain, tools, services, usage, state.get("messages") or [])
     if approval_policy(state, ctx)["side_effects"] and registry.has_side_effects(name):
         step = PlanStep(id=1, tool=name, args=args, description=request)
         plan = ExecutionPlan(goal=request, reasoning="fast path: one side-effecting tool, approval required", steps=[step])
         emit("plan_created", plan_id=plan.plan_id, steps=1, version=1, source="fast_path")
         return {**plan_update(plan.model_dump()), "plan_source": "fast_path", "metrics": usage.metrics()}
 
-    result = yield from run_tool_step(
-        registry.get(name), args, name=name, step_id=1, plan_id="fast", retries=ctx.step_retries, timeout_s=ctx.step_timeout_s
+    result = await run_tool_step(
+        io, registry.get(name), args, name=name, step_id=1, plan_id="fast", retries=ctx.step_retries, timeout_s=ctx.step_timeout_s
     )
     tool_calls = result["attempts"]
     rules_args = rules.extract_args(request, name, registry, datetime.now().astimezone())
     if result["status"] == "failed" and not result.get("retryable") and rules_args != args and not registry.check_args(name, rules_args):
         # the tool rejected the model's arguments (valid in type, wrong in value): once more with the rules' ones
         usage.notes.append("fast_args_rules_fallback: the tool rejected the model's arguments")
-        result = yield from run_tool_step(
-            registry.get(name), rules_args, name=name, step_id=1, plan_id="fast", retries=ctx.step_retries, timeout_s=ctx.step_timeout_s
+        result = await run_tool_step(
+            io, registry.get(name), rules_args, name=name, step_id=1, plan_id="fast", retries=ctx.step_retries, timeout_s=ctx.step_timeout_s
         )
         tool_calls += result["attempts"]
     metrics = {**usage.metrics(), "tool_calls": tool_calls, "duration_ms": int((time.time() - state.get("started_at", time.time())) * 1000)}
@@ -96,9 +101,9 @@ def fast_reply_flow(state: dict[str, Any], runtime: Any, services: Services) -> 
     return {**answer(result_text(result, registry.meta(name).get("action") or request[:80]), state), **update, "step_results": {1: result}, "metrics": metrics}
 
 
-def _tool_call(model: Any, request: str, domain: str, tools: list[str], services: Services, usage: Usage,
-               earlier: Sequence[BaseMessage]) -> Flow:
-    """Flow returning (tool name, args): the weak model's call, with the rules filling in what it got wrong.
+async def _tool_call(io: IO, model: BaseChatModel, request: str, domain: str, tools: list[str], services: Services,
+                     usage: Usage, earlier: Sequence[BaseMessage]) -> tuple[str, dict[str, Any]]:
+    """(tool name, args): the weak model's call, with the rules filling in what it got wrong.
 
     One tool, or an endpoint that takes "any": the model chooses. OpenAI-compatible servers only follow
     a forced *named* choice, so there the rules pick the tool and the model fills its arguments. No
@@ -114,7 +119,7 @@ def _tool_call(model: Any, request: str, domain: str, tools: list[str], services
     chosen = None
     try:
         system = prompts.with_earlier_turns(prompts.FAST_REPLY.format(domain=domain, now=now), earlier)
-        reply = yield ModelCall(bound, [SystemMessage(system), HumanMessage(request)])
+        reply = await io.model(bound, [SystemMessage(system), HumanMessage(request)])
     except Exception as exc:  # the model is down: the rules make the call
         usage.notes.append(f"fast_model_failed_rules_fallback: {type(exc).__name__}")
     else:
@@ -133,5 +138,5 @@ def _tool_call(model: Any, request: str, domain: str, tools: list[str], services
     return name, args
 
 
-def route_after_fast_reply(state: dict[str, Any]) -> Literal["dispatch", "__end__"]:
+def route_after_fast_reply(state: AgentState) -> Literal["dispatch", "__end__"]:
     return "dispatch" if state.get("plan_source") == "fast_path" else "__end__"

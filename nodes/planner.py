@@ -12,27 +12,32 @@ from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.errors import GraphBubbleUp
+from langgraph.runtime import Runtime
+from langgraph.store.base import BaseStore
 
+from plangate.graph.context import Context
 from plangate.graph.engine import plan_library
-from plangate.graph.engine.effects import Flow, StoreGet
 from plangate.graph.engine.plan import ExecutionPlan, PlanDraft, PlanValidationError, validate_plan
 from plangate.graph.events import emit
 from plangate.graph.intake import plan_update
+from plangate.graph.io import IO
 from plangate.graph.models.structured import StructuredFailure, Usage, ask_structured
 from plangate.graph.offline import rules
 from plangate.graph.services import Services, answer
+from plangate.graph.state import AgentState
 from plangate.nodes import prompts
 
 
-def planner_flow(state: dict[str, Any], runtime: Any, services: Services) -> Flow:
+async def planner(state: AgentState, runtime: Runtime[Context], io: IO, *, services: Services) -> dict[str, Any]:
+    """Write the plan: from the plan library when a stored plan fits, else with the strong model."""
     ctx = services.context(runtime)
     registry = services.registry
     request = state.get("request") or ""
     usage = Usage()
 
-    store = getattr(runtime, "store", None)
+    store = runtime.store
     if ctx.plan_library and store is not None:
-        reused = yield from _from_library(store, request, ctx, services)
+        reused = await _from_library(io, store, request, ctx, services)
         if reused is not None:
             emit("plan_created", plan_id=reused.plan_id, steps=len(reused.steps), version=1, source="library")
             history = {"version": 1, "action": "reused", "reasoning": reused.reasoning, "steps": len(reused.steps)}
@@ -50,8 +55,8 @@ def planner_flow(state: dict[str, Any], runtime: Any, services: Services) -> Flo
     )
     messages = [SystemMessage(prompts.with_earlier_turns(system, state.get("messages") or [])), HumanMessage(request)]
     try:
-        plan = yield from ask_structured(
-            services.model(ctx, "strong"), messages, PlanDraft, usage,
+        plan = await ask_structured(
+            io, services.model(ctx, "strong"), messages, PlanDraft, usage,
             max_repairs=ctx.max_repairs, check=check, method=ctx.structured_method, choices={"tool": registry.names()},
         )
     except GraphBubbleUp:
@@ -63,7 +68,7 @@ def planner_flow(state: dict[str, Any], runtime: Any, services: Services) -> Flo
     return {**plan_update(plan.model_dump()), "plan_source": "planner", "plan_history": [history], "metrics": usage.metrics()}
 
 
-def _rules_fallback(state: dict[str, Any], exc: Exception, services: Services, ctx: Any, usage: Usage) -> dict[str, Any]:
+def _rules_fallback(state: AgentState, exc: Exception, services: Services, ctx: Context, usage: Usage) -> dict[str, Any]:
     """The rules' plan for the request after the model failed; an answer listing the problems if none."""
     request = state.get("request") or ""
     why = (f"no valid plan after {exc.attempts} attempt(s): {'; '.join(p[:120] for p in exc.problems[:3])}"
@@ -86,20 +91,20 @@ def _rules_fallback(state: dict[str, Any], exc: Exception, services: Services, c
             "route_reason": f"{state.get('route_reason', '')} | planner: {why}; rules fallback: the rules planned it"}
 
 
-def _from_library(store: object, request: str, ctx: object, services: Services) -> Flow:
+async def _from_library(io: IO, store: BaseStore, request: str, ctx: Context, services: Services) -> ExecutionPlan | None:
     """A stored plan for this request's normalized key, re-filled and re-validated; None if there is none."""
-    namespace = (*plan_library.NAMESPACE, ctx.user_id)  # type: ignore[attr-defined]
-    item = yield StoreGet(store, namespace, plan_library.store_key(request))
+    namespace = (*plan_library.NAMESPACE, ctx.user_id)
+    item = await io.store_get(store, namespace, plan_library.store_key(request))
     if item is None:
         return None
     filled = plan_library.instantiate(item.value, request)
     if filled is None:
         return None
     try:
-        return validate_plan(filled, services.registry, max_steps=ctx.max_plan_steps)  # type: ignore[attr-defined]
+        return validate_plan(filled, services.registry, max_steps=ctx.max_plan_steps)
     except PlanValidationError:
         return None  # the tools changed since it was stored: plan afresh
 
 
-def route_after_planner(state: dict[str, Any]) -> Literal["approve_plan", "__end__"]:
+def route_after_planner(state: AgentState) -> Literal["approve_plan", "__end__"]:
     return "__end__" if state.get("error") else "approve_plan"

@@ -9,16 +9,19 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field
 
-from plangate.graph.engine.effects import Flow
+from plangate.graph.context import Context
 from plangate.graph.engine.plan import SETTLED, ExecutionPlan, PlanStep, validate_plan
 from plangate.graph.engine.scheduler import unhandled_failures
 from plangate.graph.engine.step_runner import model_error_can_pass
 from plangate.graph.events import emit
 from plangate.graph.intake import plan_update
+from plangate.graph.io import IO
 from plangate.graph.models.structured import StructuredFailure, Usage, ask_structured
 from plangate.graph.services import Services
+from plangate.graph.state import AgentState, StepResult, by_step_id, skipped_result
 from plangate.nodes import prompts
 
 
@@ -38,17 +41,18 @@ def plan_diff(old: ExecutionPlan, new_steps: list[PlanStep], superseded: list[in
     return {"added": [s.id for s in new_steps], "removed": superseded, "changed": changed}
 
 
-def _trimmed(results: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+def _trimmed(results: dict[int, StepResult]) -> dict[int, dict[str, Any]]:
     return {
         k: {"status": v["status"], "error": v.get("error"), "retryable": v.get("retryable", False), "output": str(v.get("output"))[:1500]}
         for k, v in results.items()
     }
 
 
-def replanner_flow(state: dict[str, Any], runtime: Any, services: Services) -> Flow:
+async def replanner(state: AgentState, runtime: Runtime[Context], io: IO, *, services: Services) -> dict[str, Any]:
+    """After failures: finish with what worked, or add replacement steps."""
     ctx = services.context(runtime)
     plan = ExecutionPlan.model_validate(state["plan"])
-    results = {int(k): v for k, v in (state.get("step_results") or {}).items()}
+    results = by_step_id(state.get("step_results"))
     failed = unhandled_failures(plan, results, state.get("handled_failures") or [])
     next_id = len(plan.steps) + 1
     usage = Usage()
@@ -68,8 +72,8 @@ def replanner_flow(state: dict[str, Any], runtime: Any, services: Services) -> F
         HumanMessage(f"Request: {state.get('request', '')}\n\n{prompts.data_block('plan_state', payload)}"),
     ]
     try:
-        decision = yield from ask_structured(
-            services.model(ctx, "strong"), messages, ReplanDecision, usage, max_repairs=ctx.max_repairs, check=check,
+        decision = await ask_structured(
+            io, services.model(ctx, "strong"), messages, ReplanDecision, usage, max_repairs=ctx.max_repairs, check=check,
             method=ctx.structured_method, choices={"tool": services.registry.names()},
         )
     except StructuredFailure as exc:
@@ -86,11 +90,7 @@ def replanner_flow(state: dict[str, Any], runtime: Any, services: Services) -> F
     superseded = [s.id for s in plan.steps if results.get(s.id, {}).get("status") not in SETTLED]
     revised = plan.model_copy(update={"version": plan.version + 1, "steps": [*plan.steps, *decision.steps]})
     diff = plan_diff(plan, decision.steps, superseded)
-    skipped = {
-        i: {"status": "skipped", "output": None, "error": f"superseded by plan version {revised.version}",
-            "attempts": 0, "duration_ms": 0, "tool": plan.step(i).tool}
-        for i in superseded
-    }
+    skipped = {i: skipped_result(f"superseded by plan version {revised.version}", plan.step(i).tool) for i in superseded}
     entry = {"version": revised.version, "action": "replan", "reasoning": decision.reasoning, "failed": failed, "diff": diff}
     emit("replanned", plan_id=plan.plan_id, version=revised.version, action="replan", diff=diff, reasoning=decision.reasoning)
     return {**base, **plan_update(revised.model_dump()), "plan_history": [entry], "step_results": skipped}

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
 from langgraph.types import Overwrite
 from pydantic import BaseModel, Field, field_validator
 
 from plangate.graph.context import Context
-from plangate.graph.engine.effects import Blocking, Flow
 from plangate.graph.engine.plan import PlanValidationError, validate_plan
 from plangate.graph.events import emit
 from plangate.graph.intake import (
@@ -27,13 +27,15 @@ from plangate.graph.intake import (
     plan_update,
     turn_reset,
 )
+from plangate.graph.io import IO
 from plangate.graph.models.structured import StructuredFailure, Usage, ask_structured
 from plangate.graph.offline import rules
 from plangate.graph.services import Services, answer
+from plangate.graph.state import AgentState, Route
 from plangate.nodes import prompts
 
-Ladder = list[Literal["rules", "weak", "strong"]]
-LADDERS: dict[str, Ladder] = {"cascade": ["rules", "weak", "strong"], "llm": ["weak", "strong"], "rules": ["rules"]}
+Rung = Literal["rules", "weak", "strong"]
+LADDERS: dict[str, list[Rung]] = {"cascade": ["rules", "weak", "strong"], "llm": ["weak", "strong"], "rules": ["rules"]}
 
 
 class RouteDecision(BaseModel):
@@ -52,8 +54,9 @@ class RouteDecision(BaseModel):
         return value
 
 
-def _decide(tier: str, request: str, services: Services, ctx: Context, usage: Usage, earlier: Sequence[BaseMessage]) -> Flow:
-    """Flow returning a RouteDecision from the rules or from a model tier."""
+async def _decide(io: IO, tier: Rung, request: str, services: Services, ctx: Context, usage: Usage,
+                  earlier: Sequence[BaseMessage]) -> RouteDecision:
+    """A RouteDecision from the rules or from a model tier."""
     registry = services.registry
     if tier == "rules" or services.offline(ctx, tier):  # the offline model *is* the rules: skip the round trip
         found = rules.decide_route(request, registry)
@@ -67,19 +70,19 @@ def _decide(tier: str, request: str, services: Services, ctx: Context, usage: Us
 
     system = prompts.with_earlier_turns(prompts.ROUTER.format(domains=", ".join(domains)), earlier)
     messages = [SystemMessage(system), HumanMessage(request)]
-    decision = yield from ask_structured(
-        services.model(ctx, tier), messages, RouteDecision, usage, max_repairs=ctx.max_repairs, check=known_domain,
+    decision = await ask_structured(
+        io, services.model(ctx, tier), messages, RouteDecision, usage, max_repairs=ctx.max_repairs, check=known_domain,
         method=ctx.structured_method, choices={"domain": domains}, max_tokens=256,
     )
     decision.reasoning = f"{tier} model: {decision.reasoning}".strip()
     return decision
 
 
-def _safe_decide(tier: str, request: str, services: Services, ctx: Context, usage: Usage,
-                 earlier: Sequence[BaseMessage]) -> Flow:
+async def _safe_decide(io: IO, tier: Rung, request: str, services: Services, ctx: Context, usage: Usage,
+                       earlier: Sequence[BaseMessage]) -> RouteDecision:
     """Like _decide, but a model that fails or talks nonsense falls back to the rules for this decision."""
     try:
-        return (yield from _decide(tier, request, services, ctx, usage, earlier))
+        return await _decide(io, tier, request, services, ctx, usage, earlier)
     except (StructuredFailure, Exception) as exc:  # model down or unrepairable: the rules still answer
         found = rules.decide_route(request, services.registry)
         note = f"{tier} model failed ({str(exc)[:160]}); rules fallback: {found.reasoning}"
@@ -95,45 +98,47 @@ def gate(decision: RouteDecision, ctx: Context) -> Literal["fast", "plan", "unsu
     return "unsure"
 
 
-def route_flow(request: str, services: Services, ctx: Context, usage: Usage, earlier: Sequence[BaseMessage] = ()) -> Flow:
-    """Flow returning (route, decision, reason) through the ladder of the configured router_mode.
+async def decide_route(io: IO, request: str, services: Services, ctx: Context, usage: Usage,
+                       earlier: Sequence[BaseMessage] = ()) -> tuple[Route, RouteDecision, str]:
+    """(route, decision, reason) through the ladder of the configured router_mode.
 
     `earlier`: the thread's messages, whose earlier turns models see as data (the rules read the request only).
     """
     ladder = list(LADDERS[ctx.router_mode])
-    decision = yield from _safe_decide(ladder[0], request, services, ctx, usage, earlier)
+    decision = await _safe_decide(io, ladder[0], request, services, ctx, usage, earlier)
     trail = [f"{ladder[0]}: {decision.route} {decision.confidence:.2f}"]
     if ladder[0] == "rules" and len(ladder) > 1 and decision.confidence < ctx.fast_threshold:
         ladder = ladder[1:]  # the rules are not sure: ask a model
-        decision = yield from _safe_decide(ladder[0], request, services, ctx, usage, earlier)
+        decision = await _safe_decide(io, ladder[0], request, services, ctx, usage, earlier)
         trail.append(f"{ladder[0]}: {decision.route} {decision.confidence:.2f}")
     verdict = gate(decision, ctx)
     if verdict == "unsure" and len(ladder) > 1:
-        decision = yield from _safe_decide(ladder[1], request, services, ctx, usage, earlier)
+        decision = await _safe_decide(io, ladder[1], request, services, ctx, usage, earlier)
         trail.append(f"escalated to {ladder[1]}: {decision.route} {decision.confidence:.2f}")
         verdict = gate(decision, ctx)
-    route = "fast" if verdict == "fast" else "plan"
+    route: Route = "fast" if verdict == "fast" else "plan"
     why = "confident" if verdict == "fast" else ("asked for a plan" if decision.route == "plan" else "not sure enough for the fast path")
     reason = f"{decision.reasoning} | gate: {route} ({why}; fast>={ctx.fast_threshold}, plan<{ctx.plan_threshold}) | {'; '.join(trail)}"
     return route, decision, reason
 
 
-def _rung_timers(runtime: Any, services: Services, user: str) -> list[str]:
+def _rung_timers(runtime: Runtime[Context], services: Services, user: str) -> list[str]:
     """Messages for timers that rang since the last turn (each reported, and notified, once)."""
     if "timer.set_timer" not in services.registry:
         return []
     from plangate.tools.timer import collect_expired_timers
 
     try:
-        return [item["message"] for item in collect_expired_timers(getattr(runtime, "store", None), user)]
+        return [item["message"] for item in collect_expired_timers(runtime.store, user)]
     except Exception:  # a broken store must not stop the request; the timers stay for next time
         return []
 
 
-def router_flow(state: dict[str, Any], runtime: Any, services: Services) -> Flow:
+async def router(state: AgentState, runtime: Runtime[Context], io: IO, *, services: Services) -> dict[str, Any]:
+    """Check the input, then decide the route: the caller's plan, the fast path or the planner."""
     ctx = services.context(runtime)
     update = turn_reset(ctx)
-    update["notices"] = yield Blocking(_rung_timers, (runtime, services, ctx.user_id))
+    update["notices"] = await io.blocking(_rung_timers, runtime, services, ctx.user_id)
     if update["notices"]:
         emit("timers_rang", messages=update["notices"])
     try:
@@ -152,7 +157,7 @@ def router_flow(state: dict[str, Any], runtime: Any, services: Services) -> Flow
         return {**update, **answer(text), "error": str(exc), "route": "plan", "confidence": 0.0,
                 "route_reason": f"input rejected: {exc}", "plan": None, "plan_seen": plan_fingerprint(state.get("plan"))}
     usage = Usage()
-    route, decision, reason = yield from route_flow(request, services, ctx, usage, state.get("messages") or [])
+    route, decision, reason = await decide_route(io, request, services, ctx, usage, state.get("messages") or [])
     emit("route_decided", route=route, domain=decision.domain, confidence=decision.confidence, reason=reason)
     metrics = {**update["metrics"].value, **usage.metrics()}
     if usage.notes:
@@ -162,7 +167,7 @@ def router_flow(state: dict[str, Any], runtime: Any, services: Services) -> Flow
             "plan": None, "plan_source": None}
 
 
-def route_after_router(state: dict[str, Any]) -> Literal["fast_reply", "planner", "approve_plan", "__end__"]:
+def route_after_router(state: AgentState) -> Literal["fast_reply", "planner", "approve_plan", "__end__"]:
     """Where the router sends the request."""
     if state.get("error"):
         return "__end__"

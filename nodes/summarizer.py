@@ -9,18 +9,21 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
 
+from plangate.graph.context import Context
 from plangate.graph.engine import plan_library
-from plangate.graph.engine.effects import Flow, ModelCall, StorePut
 from plangate.graph.engine.plan import ExecutionPlan
+from plangate.graph.io import IO
 from plangate.graph.models.structured import Usage
 from plangate.graph.offline import rules
 from plangate.graph.services import Services, answer, elapsed_ms
+from plangate.graph.state import AgentState, StepResult, by_step_id
 from plangate.nodes import prompts
 from plangate.nodes.fast_reply import result_text
 
 
-def result_rows(plan: ExecutionPlan, results: dict[int, dict[str, Any]], limit: int = 4000) -> list[dict[str, Any]]:
+def result_rows(plan: ExecutionPlan, results: dict[int, StepResult], limit: int = 4000) -> list[dict[str, Any]]:
     """One row per step: id, tool, description, status, output (cut to `limit` chars), error."""
     rows = []
     for step in plan.steps:
@@ -41,10 +44,11 @@ def usable_answer(text: str) -> bool:
     return not sentences or not all(s in prompts.SUMMARIZER.replace("\n", " ") for s in sentences)
 
 
-def summarizer_flow(state: dict[str, Any], runtime: Any, services: Services) -> Flow:
+async def summarizer(state: AgentState, runtime: Runtime[Context], io: IO, *, services: Services) -> dict[str, Any]:
+    """Write the answer from every step result (and learn the plan when it is reusable)."""
     ctx = services.context(runtime)
     plan = ExecutionPlan.model_validate(state["plan"])
-    results = {int(k): v for k, v in (state.get("step_results") or {}).items()}
+    results = by_step_id(state.get("step_results"))
     request = state.get("request") or plan.goal
     usage = Usage()
     if state.get("plan_source") == "fast_path":  # one approved tool call: its own message is the answer
@@ -56,7 +60,7 @@ def summarizer_flow(state: dict[str, Any], runtime: Any, services: Services) -> 
     if notes:
         body += "\n\nThe plan stopped early: " + "; ".join(notes)
     try:
-        reply = yield ModelCall(services.model(ctx, "default"), [SystemMessage(prompts.SUMMARIZER), HumanMessage(body)])
+        reply = await io.model(services.model(ctx, "default"), [SystemMessage(prompts.SUMMARIZER), HumanMessage(body)])
         usage.add(reply)
         text = str(reply.content).strip()
         if not usable_answer(text):
@@ -65,7 +69,7 @@ def summarizer_flow(state: dict[str, Any], runtime: Any, services: Services) -> 
     except Exception as exc:  # the answer must still come: the rules write it
         usage.notes.append(f"summarizer_rules_fallback: {type(exc).__name__}")
         text = rules.summarize(request, rows, services.registry)
-    store = getattr(runtime, "store", None)
+    store = runtime.store
     # Only plans that rest on the request alone: on a later turn the planner also saw the earlier turns
     # ("make it 10 minutes"), so its plan may not fit the next request with the same words.
     learnable = (state.get("plan_source") == "planner" and plan.version == 1 and not any(r["status"] == "failed" for r in rows)
@@ -73,7 +77,7 @@ def summarizer_flow(state: dict[str, Any], runtime: Any, services: Services) -> 
     if ctx.plan_library and store is not None and learnable:
         stored = plan_library.templatize(plan.model_dump(), request)
         stored["key"] = plan_library.request_key(request)
-        yield StorePut(store, (*plan_library.NAMESPACE, ctx.user_id), plan_library.store_key(request), stored)
+        await io.store_put(store, (*plan_library.NAMESPACE, ctx.user_id), plan_library.store_key(request), stored)
     metrics = {**usage.metrics(), "duration_ms": elapsed_ms(state)}
     if usage.notes:
         metrics["fallbacks"] = usage.notes

@@ -61,6 +61,6 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def fake_asleep(seconds: float) -> None:
         slept.append(seconds)
 
-    monkeypatch.setattr("plangate.graph.engine.effects.sleep", slept.append)
-    monkeypatch.setattr("plangate.graph.engine.effects.asleep", fake_asleep)
+    monkeypatch.setattr("plangate.graph.io.sleep", slept.append)
+    monkeypatch.setattr("plangate.graph.io.asleep", fake_asleep)
     return slept

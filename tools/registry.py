@@ -9,11 +9,14 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ValidationError
+
+if TYPE_CHECKING:
+    from plangate.tools.llm import ModelFor
 
 REFERENCE = re.compile(r"\{\{\s*step_(\d+)(?:\.([\w.\-]+))?\s*\}\}")
 CONVERSATION = "conversation"
@@ -165,8 +168,8 @@ def _type_name(field: Mapping[str, Any]) -> str:
     return ("/".join(names) or "any") + ("?" if optional else "")
 
 
-def builtin_tools() -> dict[str, list[BaseTool]]:
-    """The domains plangate ships, each from its own module."""
+def builtin_tools(llm_model: ModelFor | None = None) -> dict[str, list[BaseTool]]:
+    """The domains plangate ships, each from its own module; `llm_model` gives llm.generate its model."""
     from plangate.tools import calendar, llm, memory, notification, search, smart_home, timer, weather
 
     return {
@@ -177,17 +180,20 @@ def builtin_tools() -> dict[str, list[BaseTool]]:
         "search": search.TOOLS,
         "memory": memory.TOOLS,
         "notification": notification.TOOLS,
-        "llm": llm.TOOLS,
+        "llm": [llm.generate_tool(llm_model)],
     }
 
 
 def build_registry(
-    tools: Mapping[str, Iterable[BaseTool]] | None = None, *, include_builtin_tools: bool = True
+    tools: Mapping[str, Iterable[BaseTool]] | None = None,
+    *,
+    include_builtin_tools: bool = True,
+    llm_model: ModelFor | None = None,
 ) -> ToolRegistry:
     """Built-in tools (unless turned off) plus the user's, domain by domain."""
     merged: dict[str, list[BaseTool]] = {}
     if include_builtin_tools:
-        for domain, items in builtin_tools().items():
+        for domain, items in builtin_tools(llm_model).items():
             merged.setdefault(domain, []).extend(items)
     for domain, items in (tools or {}).items():
         merged.setdefault(domain, []).extend(items)

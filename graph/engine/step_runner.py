@@ -17,8 +17,8 @@ from langchain_core.tools import BaseTool
 from langgraph.types import RetryPolicy, default_retry_on
 from pydantic import ValidationError
 
-from plangate.graph.engine.effects import Flow, Sleep, StepTimeout, ToolRun
 from plangate.graph.events import emit
+from plangate.graph.io import IO, StepTimeout
 from plangate.graph.state import StepResult
 from plangate.tools.errors import ToolError
 
@@ -84,7 +84,8 @@ def normalize_output(output: Any) -> Any:
     }
 
 
-def run_tool_step(
+async def run_tool_step(
+    io: IO,
     tool: BaseTool,
     args: dict[str, Any],
     *,
@@ -93,22 +94,22 @@ def run_tool_step(
     plan_id: str,
     retries: int,
     timeout_s: float,
-) -> Flow:
-    """Flow returning a StepResult for one step (all attempts included)."""
+) -> StepResult:
+    """A StepResult for one step (all attempts included)."""
     started = time.monotonic()
     attempt = 0
     while True:
         attempt += 1
         emit("step_started", plan_id=plan_id, step=step_id, tool=name, attempt=attempt)
         try:
-            output = yield ToolRun(tool, args, timeout_s)
+            output = await io.tool(tool, args, timeout_s)
         except Exception as exc:  # classified below; never escapes the step
             error = describe_error(exc)
             retryable = is_retryable(exc)
             if retryable and attempt <= retries:
                 delay = backoff_seconds(attempt)
                 emit("step_retry", plan_id=plan_id, step=step_id, tool=name, attempt=attempt, delay_s=round(delay, 3), error=error)
-                yield Sleep(delay)
+                await io.sleep(delay)
                 continue
             result = _result("failed", None, error, attempt, started, name)
             result["retryable"] = retryable

@@ -27,8 +27,8 @@ from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ValidationError
 
-from plangate.graph.engine.effects import Flow, ModelCall
 from plangate.graph.engine.plan import PlanValidationError
+from plangate.graph.io import IO
 from plangate.graph.models.jsontext import parse_tool_call_text
 from plangate.graph.models.tiers import endpoint_profile, structured_method
 
@@ -144,7 +144,8 @@ def bind_schema(model: BaseChatModel, spec: dict[str, Any], method: str) -> tupl
     return model.bind(response_format=fmt), [ask]
 
 
-def ask_structured(
+async def ask_structured(
+    io: IO,
     model: BaseChatModel,
     messages: list[BaseMessage],
     schema: type[BaseModel],
@@ -155,8 +156,8 @@ def ask_structured(
     method: str = "auto",
     choices: Mapping[str, Sequence[str]] | None = None,
     max_tokens: int | None = None,
-) -> Flow:
-    """Flow returning a validated `schema` instance (or `check(instance)`); raises StructuredFailure.
+) -> Any:
+    """A validated `schema` instance (or `check(instance)`); raises StructuredFailure.
 
     method: a Context.structured_method value; "auto" picks per endpoint. choices: enums for named fields.
     max_tokens: a cap for small answers (a looping small model stops early; invalid output is repaired).
@@ -170,7 +171,7 @@ def ask_structured(
     attempts = 0
     for attempt in range(max_repairs + 1):
         attempts = attempt + 1
-        reply = yield ModelCall(bound, conversation)
+        reply = await io.model(bound, conversation)
         usage.add(reply)
         try:
             args = _arguments(reply, name)

@@ -18,8 +18,8 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langchain_openai import ChatOpenAI
 
 from plangate import Context
-from plangate.graph.engine.effects import run_sync
 from plangate.graph.engine.plan import PlanDraft
+from plangate.graph.io import BLOCKING, run_blocking
 from plangate.graph.models.endpoint import pick_served
 from plangate.graph.models.structured import Usage, ask_structured, repair_turn, tool_spec
 from plangate.graph.models.tiers import chat_model, endpoint_profile, max_output_tokens, structured_method
@@ -162,8 +162,8 @@ def test_tool_spec_is_grammar_friendly_and_constrains_choices() -> None:
 
 def _ask(model: Any, method: str, schema: type = PlanDraft, **kwargs: Any) -> tuple[Any, Usage]:
     usage = Usage()
-    flow = ask_structured(model, [HumanMessage("set a timer")], schema, usage, max_repairs=1, method=method, **kwargs)
-    return run_sync(flow), usage
+    asked = ask_structured(BLOCKING, model, [HumanMessage("set a timer")], schema, usage, max_repairs=1, method=method, **kwargs)
+    return run_blocking(asked), usage
 
 
 GOOD_PLAN = {"goal": "g", "steps": [{"id": 1, "tool": "timer.set_timer", "args": {"duration_s": 60}}]}
