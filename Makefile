@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint soak bench local-llm local-llm-stop local-llm-install clean serve serve-auth
+.PHONY: demo test lint typecheck soak bench local-llm local-llm-stop local-llm-install clean serve serve-auth
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,15 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# basedpyright (pyright, installed from PyPI with its own Node.js) on plangate/, graph/, nodes/ and tools/.
+# The folders install as plangate.graph/.nodes/.tools through the editable install's import hook, which a static
+# checker cannot follow: so it checks a hard-linked view of them under build/typecheck/plangate/ (made fresh each
+# time, same files), and paths are printed as the repository's.
+typecheck: $(STAMP)
+	@rm -rf build/typecheck && mkdir -p build/typecheck/plangate
+	@cp -al graph nodes tools build/typecheck/plangate/ && cp -l plangate/__init__.py build/typecheck/plangate/
+	@$(BIN)/basedpyright > build/typecheck.log; status=$$?; sed 's#build/typecheck/plangate/##' build/typecheck.log; exit $$status
+
 # The local-model integration test needs llama.cpp's server: installed first (seconds once its wheel is cached).
 test: $(STAMP) lint local-llm-install
 	$(BIN)/python -m pytest -q
@@ -29,7 +38,7 @@ serve: $(STAMP)
 	LANGGRAPH_CLI_NO_ANALYTICS=1 LANGGRAPH_NO_VERSION_CHECK=true $(BIN)/langgraph dev --no-browser --no-reload --host 127.0.0.1 --port $${PORT:-2024}
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .langgraph_api *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .langgraph_api *.egg-info build
 
 # Benchmarks against the anchor patterns (bench/): JSON, plots and summary.md in bench/results/, < 10 min on 2 cores.
 # BENCH_SCALE=0.1 scales every latency down for a quick look; BENCH_QUICK=1 runs tiny versions of each section.

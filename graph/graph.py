@@ -43,8 +43,9 @@ from plangate.nodes.summarizer import summarizer
 from plangate.tools.registry import build_registry
 
 log = logging.getLogger("plangate")
+PlangateGraph = CompiledStateGraph[AgentState, Context, InputState, AgentState]
 _PREBUILT_LOCK = threading.Lock()
-_prebuilt: CompiledStateGraph | None = None
+_prebuilt: PlangateGraph | None = None
 
 # Model nodes retry transient provider errors once more on top of the client's own retries.
 MODEL_RETRY = RetryPolicy(initial_interval=1.0, backoff_factor=2.0, max_attempts=2, retry_on=model_error_can_pass)
@@ -58,7 +59,7 @@ def build_graph(
     models: Mapping[str, BaseChatModel] | None = None,
     include_builtin_tools: bool = True,
     name: str = "plangate",
-) -> CompiledStateGraph:
+) -> PlangateGraph:
     """Compile the plangate graph.
 
     tools: extra tools by domain (`{"crm": [lookup_customer]}`), named `crm.lookup_customer` in plans.
@@ -110,7 +111,7 @@ def _default_recursion_limit() -> int:
         return Context(**{f.name: f.metadata["base"] for f in fields(Context)}).recursion_limit()
 
 
-def prebuilt() -> CompiledStateGraph:
+def prebuilt() -> PlangateGraph:
     """The graph `langgraph dev` serves: compiled with no checkpointer, once per process, on first use."""
     global _prebuilt
     with _PREBUILT_LOCK:

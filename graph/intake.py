@@ -7,7 +7,7 @@ import json
 import re
 import time
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage
@@ -54,7 +54,7 @@ def _clean_text(text: str) -> str:
     return "".join(kept).encode("utf-8", "replace").decode("utf-8")
 
 
-def checked_request(messages: list[BaseMessage], ctx: Context) -> str:
+def checked_request(messages: Sequence[BaseMessage], ctx: Context) -> str:
     """The request text of the last message, cleaned; InputError when it cannot be handled."""
     if not messages:
         raise InputError("messages: send at least one user message, e.g. {'messages': [{'role': 'user', 'content': '...'}]}")

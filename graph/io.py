@@ -134,10 +134,9 @@ class _redacted:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
         if isinstance(exc, Exception):
-            redact_exception(exc)
-        return False
+            redact_exception(exc)  # changed in place; the error goes on
 
 
 BLOCKING: IO = BlockingIO()

@@ -112,6 +112,6 @@ class StepTask(TypedDict):
     """The payload `dispatch` sends to one `run_step` task."""
 
     step: dict[str, Any]
-    results: dict[int, StepResult]
+    results: dict[int, dict[str, Any]]  # the results this step may reference, as it sees them (fallbacks applied)
     plan_id: str
     deadline: float

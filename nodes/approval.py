@@ -64,7 +64,7 @@ def route_after_approve_plan(state: AgentState) -> Literal["dispatch", "__end__"
 
 async def approve_steps(state: AgentState, runtime: Runtime[Context], io: IO, *, services: Services) -> dict[str, Any]:
     """Pause before side-effecting steps; record approve / reject / edited args per step."""
-    plan = ExecutionPlan.model_validate(state["plan"])
+    plan = ExecutionPlan.of(state)
     waiting = [plan.step(i) for i in state.get("wave") or []]
     shown = [{"id": s.id, "tool": s.tool, "args": s.args, "description": s.description} for s in waiting]
     decisions: dict[int, dict[str, Any]] = {}

@@ -27,7 +27,7 @@ from plangate.graph.state import AgentState, StepResult, StepTask, by_step_id, s
 async def dispatch(state: AgentState, runtime: Runtime[Context], io: IO, *, services: Services) -> dict[str, Any]:
     """Settle skips, pick the next wave (or approval / replan / summary) and report progress."""
     ctx = services.context(runtime)
-    plan = ExecutionPlan.model_validate(state["plan"])
+    plan = ExecutionPlan.of(state)
     results = by_step_id(state.get("step_results"))
     last_wave = [results[i]["duration_ms"] for i in state.get("wave") or [] if i in results and results[i]["status"] in SETTLED]
     elapsed = int(state.get("plan_elapsed_ms") or 0) + max(last_wave, default=0)
@@ -68,7 +68,7 @@ def route_after_dispatch(state: AgentState) -> list[Send] | Literal["approve_ste
     action = state.get("next_action")
     if action != "run":
         return {"approve": "approve_steps", "replan": "replanner"}.get(action, "summarizer")  # type: ignore[return-value]
-    plan = ExecutionPlan.model_validate(state["plan"])
+    plan = ExecutionPlan.of(state)
     results = by_step_id(state.get("step_results"))
     approvals = by_step_id(state.get("approvals"))
     budget_s = float(state.get("step_budget_s") or 1.0)
@@ -100,27 +100,31 @@ async def run_step(task: StepTask, runtime: Runtime[Context], io: IO, *, service
     try:
         args = resolve(step.args, available, _text_fields(services, step.tool))
     except StepReferenceError as exc:
-        result: StepResult = {"status": "failed", "output": None, "error": str(exc), "attempts": 0, "duration_ms": 0, "tool": step.tool}
+        failed: StepResult = {"status": "failed", "output": None, "error": str(exc), "attempts": 0, "duration_ms": 0, "tool": step.tool}
         emit("step_failed", plan_id=task["plan_id"], step=step.id, tool=step.tool, attempt=0, error=str(exc))
-        return {"step_results": {step.id: result}}
+        return {"step_results": {step.id: failed}}
     iterations = step.loop_count if step.type == "loop" else 1
-    outputs, attempts, duration = [], 0, 0
+    outputs: list[Any] = []
+    attempts = duration = 0
+    last: StepResult | None = None
     for _ in range(iterations):
-        result = await run_tool_step(
+        last = await run_tool_step(
             io, tool, args, name=step.tool, step_id=step.id, plan_id=task["plan_id"], retries=retries, timeout_s=timeout_s
         )
-        attempts += result["attempts"]
-        duration += result["duration_ms"]
-        if result["status"] != "completed":
+        attempts += last["attempts"]
+        duration += last["duration_ms"]
+        if last["status"] != "completed":
             break
-        outputs.append(result["output"])
+        outputs.append(last["output"])
         until = step.condition if step.type == "loop" and step.condition and step.condition.step == step.id else None
-        if until and holds(until, result):
+        if until and holds(until, last):
             break
+    assert last is not None  # loop_count >= 1 (validated)
+    result: StepResult = {**last, "attempts": attempts, "duration_ms": duration}
     if step.type == "loop":
-        result = {**result, "output": outputs if result["status"] == "completed" else result["output"]}
+        if last["status"] == "completed":
+            result["output"] = outputs
         result["iterations"] = len(outputs)
-    result = {**result, "attempts": attempts, "duration_ms": duration}
     llm_calls = sum(int(o.get("llm_calls", 0)) for o in outputs if isinstance(o, dict))
     metrics = {"tool_calls": attempts, "step_durations": {str(step.id): duration}}
     if llm_calls:

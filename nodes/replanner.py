@@ -51,7 +51,7 @@ def _trimmed(results: dict[int, StepResult]) -> dict[int, dict[str, Any]]:
 async def replanner(state: AgentState, runtime: Runtime[Context], io: IO, *, services: Services) -> dict[str, Any]:
     """After failures: finish with what worked, or add replacement steps."""
     ctx = services.context(runtime)
-    plan = ExecutionPlan.model_validate(state["plan"])
+    plan = ExecutionPlan.of(state)
     results = by_step_id(state.get("step_results"))
     failed = unhandled_failures(plan, results, state.get("handled_failures") or [])
     next_id = len(plan.steps) + 1

@@ -18,7 +18,7 @@ from plangate.graph.io import IO
 from plangate.graph.models.structured import Usage
 from plangate.graph.offline import rules
 from plangate.graph.services import Services, answer, elapsed_ms
-from plangate.graph.state import AgentState, StepResult, by_step_id
+from plangate.graph.state import AgentState, StepResult, by_step_id, skipped_result
 from plangate.nodes import prompts
 from plangate.nodes.fast_reply import result_text
 
@@ -47,12 +47,12 @@ def usable_answer(text: str) -> bool:
 async def summarizer(state: AgentState, runtime: Runtime[Context], io: IO, *, services: Services) -> dict[str, Any]:
     """Write the answer from every step result (and learn the plan when it is reusable)."""
     ctx = services.context(runtime)
-    plan = ExecutionPlan.model_validate(state["plan"])
+    plan = ExecutionPlan.of(state)
     results = by_step_id(state.get("step_results"))
     request = state.get("request") or plan.goal
     usage = Usage()
     if state.get("plan_source") == "fast_path":  # one approved tool call: its own message is the answer
-        text = result_text(results.get(1) or {"status": "skipped", "error": "not run"}, request[:80])
+        text = result_text(results.get(1) or skipped_result("not run", plan.steps[0].tool), request[:80])
         return {**answer(text, state), "metrics": {"duration_ms": elapsed_ms(state)}}
     rows = result_rows(plan, results)
     notes = [n for n in (state.get("halted"),) if n]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from plangate.graph.engine.plan import Condition
@@ -24,7 +25,7 @@ def _number(value: Any) -> float | None:
         return None
 
 
-def holds(condition: Condition, entry: dict[str, Any] | None) -> bool:
+def holds(condition: Condition, entry: Mapping[str, Any] | None) -> bool:
     """Whether `condition` holds for the result `entry` ({status, output}) of its step."""
     status = (entry or {}).get("status")
     if condition.op == "succeeded":

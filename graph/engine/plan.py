@@ -7,6 +7,7 @@ lists every problem at once, so a model can repair them all in one round.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -94,6 +95,14 @@ class ExecutionPlan(BaseModel):
     reasoning: str = ""
     version: int = 1
     steps: list[PlanStep]
+
+    @classmethod
+    def of(cls, state: Mapping[str, Any]) -> ExecutionPlan:
+        """The typed view of the plan a run's state holds (as a plain dict)."""
+        plan = state.get("plan")
+        if plan is None:
+            raise ValueError("the state holds no plan")
+        return cls.model_validate(plan)
 
     def step(self, step_id: int) -> PlanStep:
         for step in self.steps:

@@ -8,6 +8,7 @@ step error, never a crash.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from plangate.tools.registry import REFERENCE
@@ -45,7 +46,7 @@ def _as_text(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False)
 
 
-def _value(step_id: int, path: str | None, available: dict[int, dict[str, Any]]) -> Any:
+def _value(step_id: int, path: str | None, available: Mapping[int, Mapping[str, Any]]) -> Any:
     entry = available.get(step_id)
     if entry is None:
         raise StepReferenceError(f"{{{{step_{step_id}}}}} has no result yet")
@@ -58,7 +59,7 @@ def _value(step_id: int, path: str | None, available: dict[int, dict[str, Any]])
         raise StepReferenceError(f"{{{{step_{step_id}.{path}}}}}: step {step_id}'s output has no field {missing}") from None
 
 
-def resolve(value: Any, available: dict[int, dict[str, Any]], text_fields: frozenset[str] = frozenset()) -> Any:
+def resolve(value: Any, available: Mapping[int, Mapping[str, Any]], text_fields: frozenset[str] = frozenset()) -> Any:
     """`value` with every reference substituted from `available` ({step_id: {status, output, error}}).
 
     A whole-value reference keeps the referenced value's type, except in top-level `text_fields`

@@ -7,6 +7,7 @@ steps, and whether the plan needs approval, a replan or its summary.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -24,7 +25,7 @@ class Schedule:
     halted: str | None = None
 
 
-def _status(results: dict[int, dict[str, Any]], step_id: int) -> str:
+def _status(results: Mapping[int, Mapping[str, Any]], step_id: int) -> str:
     entry = results.get(step_id)
     return entry["status"] if entry else "pending"
 
@@ -34,9 +35,9 @@ def fallbacks(plan: ExecutionPlan) -> dict[int, int]:
     return {s.fallback_for: s.id for s in plan.steps if s.type == "fallback" and s.fallback_for is not None}
 
 
-def effective(plan: ExecutionPlan, results: dict[int, dict[str, Any]], step_id: int) -> dict[str, Any]:
+def effective(plan: ExecutionPlan, results: Mapping[int, Mapping[str, Any]], step_id: int) -> dict[str, Any]:
     """A step's result as later steps see it: a failed step's completed fallback stands in for it."""
-    entry = results.get(step_id) or {"status": "pending", "output": None, "error": None}
+    entry = dict(results.get(step_id) or {"status": "pending", "output": None, "error": None})
     if entry["status"] == "failed":
         backup = fallbacks(plan).get(step_id)
         if backup is not None:
@@ -44,11 +45,11 @@ def effective(plan: ExecutionPlan, results: dict[int, dict[str, Any]], step_id: 
             if backup_entry is None or backup_entry["status"] not in SETTLED:
                 return {**entry, "status": "pending"}
             if backup_entry["status"] == "completed":
-                return backup_entry
+                return dict(backup_entry)
     return entry
 
 
-def unhandled_failures(plan: ExecutionPlan, results: dict[int, dict[str, Any]], handled: list[int]) -> list[int]:
+def unhandled_failures(plan: ExecutionPlan, results: Mapping[int, Mapping[str, Any]], handled: list[int]) -> list[int]:
     """Failed steps not covered by a completed fallback and not yet shown to the replanner."""
     return [
         s.id
@@ -59,7 +60,7 @@ def unhandled_failures(plan: ExecutionPlan, results: dict[int, dict[str, Any]], 
     ]
 
 
-def _gate(step: PlanStep, plan: ExecutionPlan, results: dict[int, dict[str, Any]]) -> tuple[str, str | None]:
+def _gate(step: PlanStep, plan: ExecutionPlan, results: Mapping[int, Mapping[str, Any]]) -> tuple[str, str | None]:
     """('wait' | 'ready' | 'skip' | 'blocked', reason) for one pending step."""
     for needed in step.prerequisites():
         if needed == step.id:
@@ -91,7 +92,7 @@ def _gate(step: PlanStep, plan: ExecutionPlan, results: dict[int, dict[str, Any]
 
 def schedule(
     plan: ExecutionPlan,
-    results: dict[int, dict[str, Any]],
+    results: Mapping[int, Mapping[str, Any]],
     *,
     approvals: dict[int, dict[str, Any]],
     needs_approval: set[int],
@@ -102,7 +103,7 @@ def schedule(
     halted: str | None = None,
 ) -> Schedule:
     """The next move for the plan. Skips cascade within one call, so a whole skipped chain settles at once."""
-    results = dict(results)
+    seen: dict[int, Mapping[str, Any]] = dict(results)  # skips decided here count as settled at once
     skip: dict[int, str] = {}
     for step in plan.steps:
         entry = results.get(step.id)
@@ -121,12 +122,12 @@ def schedule(
         for step in pending:
             if step.id in skip or step.id in ready:
                 continue
-            verdict, reason = _gate(step, plan, results)
+            verdict, reason = _gate(step, plan, seen)
             if verdict == "ready" and approvals.get(step.id, {}).get("decision") == "reject":
                 verdict, reason = "skip", f"rejected by the user: {approvals[step.id].get('reason') or 'no reason given'}"
             if verdict == "skip":
                 skip[step.id] = reason or "skipped"
-                results[step.id] = {"status": "skipped", "output": None, "error": reason}
+                seen[step.id] = {"status": "skipped", "output": None, "error": reason}
                 changed = True
             elif verdict == "ready":
                 ready.append(step.id)
@@ -137,7 +138,7 @@ def schedule(
         if waiting:
             return Schedule("approve", wave=waiting, skip=skip)
         return Schedule("run", wave=ready[:max_parallel], skip=skip)
-    if replans_left and unhandled_failures(plan, results, handled):
+    if replans_left and unhandled_failures(plan, seen, handled):
         return Schedule("replan", skip=skip)
     for step in pending:
         if step.id not in skip:

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 from langchain_core.tools import BaseTool
-from langgraph.types import RetryPolicy, default_retry_on
+from langgraph.types import RetryPolicy
 from pydantic import ValidationError
 
 from plangate.graph.events import emit
@@ -22,6 +22,8 @@ from plangate.graph.io import IO, StepTimeout
 from plangate.graph.state import StepResult
 from plangate.tools.errors import ToolError
 
+# LangGraph's own default `retry_on`, reached through the public RetryPolicy (the function itself is private).
+_LANGGRAPH_RETRY_ON = RetryPolicy().retry_on
 STEP_BACKOFF = RetryPolicy(initial_interval=0.5, backoff_factor=2.0, max_interval=8.0, jitter=True)
 MAX_OUTPUT_CHARS = 64_000
 
@@ -47,7 +49,7 @@ def model_error_can_pass(exc: Exception) -> bool:
     status = getattr(exc, "status_code", None)
     if isinstance(status, int):
         return status in (408, 409, 425, 429) or status >= 500
-    return default_retry_on(exc)
+    return bool(_LANGGRAPH_RETRY_ON(exc)) if callable(_LANGGRAPH_RETRY_ON) and not isinstance(_LANGGRAPH_RETRY_ON, type) else False
 
 
 def backoff_seconds(retry_number: int, policy: RetryPolicy = STEP_BACKOFF) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 _ENVELOPE_ARGS = ("arguments", "parameters", "args", "input")
 _ENVELOPE_NAMES = ("name", "tool", "tool_name", "function_name")
@@ -102,7 +102,7 @@ def parse_json_object(text: str) -> dict[str, Any] | None:
     return None
 
 
-def _envelope(value: dict[str, Any], expected: list[str]) -> tuple[str, dict[str, Any]] | None | bool:
+def _envelope(value: dict[str, Any], expected: list[str]) -> tuple[str, dict[str, Any]] | Literal[False] | None:
     """(name, args) for a call envelope; None for an envelope naming an unknown tool; False if no envelope."""
     if isinstance(value.get("function"), dict):
         value = value["function"]

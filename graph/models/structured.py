@@ -53,7 +53,7 @@ class Usage:
         self.output_tokens += int(usage.get("output_tokens", 0) or 0)
         self.total_tokens += int(usage.get("total_tokens", 0) or 0)
 
-    def metrics(self) -> dict[str, int]:
+    def metrics(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if isinstance(v, int) and v}
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from plangate.graph.offline import slots
 from plangate.tools.registry import CONVERSATION, ToolRegistry
@@ -42,7 +42,7 @@ class Clause:
 
 @dataclass
 class RuleDecision:
-    route: str
+    route: Literal["fast", "plan"]
     domain: str
     confidence: float
     reasoning: str
