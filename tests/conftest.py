@@ -9,6 +9,9 @@ import pytest
 
 from plangate.tools.http import reset_breakers
 
+# `runner`: the engine on every checkpointer, sync and async (tests/fixtures/runner.py)
+pytest_plugins = ("tests.fixtures.runner",)
+
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 

@@ -15,7 +15,6 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 
 from plangate.graph.context import Context, ContextError
-from plangate.graph.persistence.savers import open_sqlite
 from tests import scripted
 from tests.helpers import config, make_graph, user
 from tests.reliability.crashkit import PLANGATE
@@ -69,18 +68,13 @@ def test_control_characters_and_escape_sequences_are_removed_from_the_request():
     assert "3 min" in out["messages"][-1].content  # not 34 min from a stray "[1m" / "[0m"
 
 
-def test_lone_surrogates_are_dropped_and_the_thread_is_saved_and_readable(tmp_path):
-    db = str(tmp_path / "threads.sqlite")
+async def test_lone_surrogates_are_dropped_and_the_thread_is_saved_and_readable(runner):
+    """On every checkpointer: text a database cannot encode never reaches it."""
     cfg = config()
-    with open_sqlite(db) as persistence:
-        from plangate import build_graph
-
-        app = build_graph(checkpointer=persistence.checkpointer, store=persistence.store)
-        out = app.invoke(user("set a timer \ud800 for 5 \udcff minutes"), cfg)
-        assert out["request"] == "set a timer  for 5  minutes" and "5 min" in out["messages"][-1].content
-    with open_sqlite(db) as persistence:
-        app = build_graph(checkpointer=persistence.checkpointer, store=persistence.store)
-        assert app.get_state(cfg).values["messages"][-1].content == out["messages"][-1].content
+    out = await runner.run(user("set a timer \ud800 for 5 \udcff minutes"), cfg)
+    assert out["request"] == "set a timer  for 5  minutes" and "5 min" in out["messages"][-1].content
+    await runner.restart()
+    assert (await runner.state(cfg)).values["messages"][-1].content == out["messages"][-1].content
 
 
 CONTEXT_ERRORS = [

@@ -1,4 +1,6 @@
-"""Tool faults: raising, hanging, huge or odd output, flaky, cancelled mid-step. Steps fail clearly, never the run."""
+"""Tool faults: raising, hanging, huge or odd output, flaky, cancelled mid-step. Steps fail clearly, never the run.
+
+Runs on the `runner` fixture: every checkpointer, sync and async, unless a test says otherwise."""
 
 from __future__ import annotations
 
@@ -9,30 +11,26 @@ import sys
 import textwrap
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from langchain_core.tools import BaseTool, tool
 
-from plangate import build_graph
 from plangate.graph.context import Context
-from plangate.graph.persistence.savers import open_async_sqlite, open_sqlite
 from plangate.tools.errors import RetryableToolError, ToolError
 from plangate.tools.metadata import describe_tool
-from tests.helpers import Recorder, config, make_graph
+from tests.fixtures.runner import async_only, sync_and_async
+from tests.helpers import Recorder, config
 from tests.reliability.crashkit import ROOT
 
 FIVE_MB = "x" * (5 * 1024 * 1024)
 
 
-def _run(steps, tools, *, saver_path=None, **ctx):
+async def _run(runner, steps, tools, **ctx):
     plan = {"goal": "tool faults", "steps": steps}
     payload = {"messages": [{"role": "user", "content": "run it"}], "plan": plan}
-    context = Context(**{"max_replans": 0, **ctx})
-    if saver_path is None:
-        return make_graph(tools={"test": tools}).invoke(payload, config(), context=context)
-    with open_sqlite(str(saver_path)) as persistence:
-        app = build_graph(checkpointer=persistence.checkpointer, store=persistence.store, tools={"test": tools})
-        return app.invoke(payload, config(), context=context)
+    runner.build(tools={"test": tools})
+    return await runner.run(payload, config(), context=Context(**{"max_replans": 0, **ctx}))
 
 
 def _tools(*fns):
@@ -69,8 +67,8 @@ def echo(text: str) -> dict:
     return {"text": text}
 
 
-def test_raising_tools_fail_their_step_with_the_error_and_the_run_answers():
-    out = _run([{"id": 1, "tool": "test.boom", "args": {"text": "a"}, "retries": 3},
+async def test_raising_tools_fail_their_step_with_the_error_and_the_run_answers(runner):
+    out = await _run(runner, [{"id": 1, "tool": "test.boom", "args": {"text": "a"}, "retries": 3},
                 {"id": 2, "tool": "test.refuse", "args": {"text": "b"}, "retries": 3},
                 {"id": 3, "tool": "test.echo", "args": {"text": "fine"}}], _tools(boom, refuse, echo))
     results = out["step_results"]
@@ -80,7 +78,8 @@ def test_raising_tools_fail_their_step_with_the_error_and_the_run_answers():
     assert "boom on a" in out["messages"][-1].content and "cannot do b" in out["messages"][-1].content
 
 
-def test_custom_basetool_subclass_runs_sync_and_async():
+@sync_and_async
+async def test_custom_basetool_subclass_runs_sync_and_async(runner):
     class Shout(BaseTool):
         name: str = "shout"
         description: str = "Upper-case the text."
@@ -89,14 +88,12 @@ def test_custom_basetool_subclass_runs_sync_and_async():
             return text.upper()
 
     steps = [{"id": 1, "tool": "test.shout", "args": {"text": "hi"}}]
-    graph = make_graph(tools={"test": [describe_tool(Shout(), keywords=["shout"])]})
-    payload = {"messages": [{"role": "user", "content": "x"}], "plan": {"steps": steps}}
-    assert graph.invoke(payload, config())["step_results"][1]["output"] == "HI"
-    assert asyncio.run(graph.ainvoke(payload, config()))["step_results"][1]["output"] == "HI"
+    out = await _run(runner, steps, [describe_tool(Shout(), keywords=["shout"])])
+    assert out["step_results"][1]["output"] == "HI"
 
 
-@pytest.mark.parametrize("kind", ["sync", "async"])
-def test_hanging_tool_times_out_and_is_retried_then_fails(no_sleep, kind):
+@pytest.mark.parametrize("kind", ["sync", "async"], ids=["sync_tool", "async_tool"])
+async def test_hanging_tool_times_out_and_is_retried_then_fails(runner, no_sleep, kind):
     release = threading.Event()
     calls = []
 
@@ -117,7 +114,7 @@ def test_hanging_tool_times_out_and_is_retried_then_fails(no_sleep, kind):
     hang = hang_sync if kind == "sync" else hang_async
     steps = [{"id": 1, "tool": "test.hang", "args": {"text": "x"}, "timeout_s": 0.2, "retries": 1}]
     try:
-        out = _run(steps, [describe_tool(hang, keywords=["hang"])])
+        out = await _run(runner, steps, [describe_tool(hang, keywords=["hang"])])
     finally:
         release.set()
     result = out["step_results"][1]
@@ -158,11 +155,12 @@ def test_a_hung_tool_does_not_keep_the_process_alive(mode):
     assert time.monotonic() - started < 30  # exited long before the tool's 60 s sleep ended
 
 
-def test_five_megabyte_output_is_truncated_and_checkpoints_stay_small(tmp_path):
-    db = tmp_path / "threads.sqlite"
-    out = _run([{"id": 1, "tool": "test.huge", "args": {"text": "a"}},
-                {"id": 2, "tool": "test.echo", "args": {"text": "{{step_1.message}}"}, "depends_on": [1]}],
-               _tools(huge, echo), saver_path=db)
+@pytest.mark.parametrize("runner", ["sqlite", "sqlite_aio"], indirect=True)  # measures the database file
+async def test_five_megabyte_output_is_truncated_and_checkpoints_stay_small(runner):
+    db = Path(runner.database.target)
+    out = await _run(runner, [{"id": 1, "tool": "test.huge", "args": {"text": "a"}},
+                              {"id": 2, "tool": "test.echo", "args": {"text": "{{step_1.message}}"}, "depends_on": [1]}],
+                     _tools(huge, echo))
     first = out["step_results"][1]["output"]
     assert first["truncated"] is True and len(first["preview"]) == 64_000 and "5242882" in first["message"]
     assert out["step_results"][2]["status"] == "completed"
@@ -170,11 +168,12 @@ def test_five_megabyte_output_is_truncated_and_checkpoints_stay_small(tmp_path):
         biggest = max(conn.execute("SELECT max(length(checkpoint)) FROM checkpoints").fetchone()[0],
                       conn.execute("SELECT max(length(value)) FROM writes").fetchone()[0])
     assert biggest < 300_000
-    assert db.stat().st_size + (tmp_path / "threads.sqlite-wal").stat().st_size < 8_000_000
+    assert db.stat().st_size + db.with_name(db.name + "-wal").stat().st_size < 8_000_000
 
 
-def test_non_json_output_referenced_as_json_fails_the_next_step_clearly():
-    out = _run([{"id": 1, "tool": "test.prose", "args": {"text": "a"}},
+@sync_and_async
+async def test_non_json_output_referenced_as_json_fails_the_next_step_clearly(runner):
+    out = await _run(runner, [{"id": 1, "tool": "test.prose", "args": {"text": "a"}},
                 {"id": 2, "tool": "test.echo", "args": {"text": "{{step_1.answer}}"}, "depends_on": [1]},
                 {"id": 3, "tool": "test.odd", "args": {"text": "c"}}], _tools(prose, echo, odd))
     results = out["step_results"]
@@ -183,24 +182,25 @@ def test_non_json_output_referenced_as_json_fails_the_next_step_clearly():
     assert results[3]["status"] == "completed" and isinstance(results[3]["output"], str)  # kept as text
 
 
-def test_flaky_tool_passes_after_retries_with_growing_backoff(no_sleep):
+async def test_flaky_tool_passes_after_retries_with_growing_backoff(runner, no_sleep):
     recorder = Recorder()
     recorder.failures["x"] = 3
-    out = _run([{"id": 1, "tool": "test.flaky", "args": {"text": "x"}, "retries": 3}], recorder.tools)
+    out = await _run(runner, [{"id": 1, "tool": "test.flaky", "args": {"text": "x"}, "retries": 3}], recorder.tools)
     assert out["step_results"][1]["status"] == "completed" and out["step_results"][1]["attempts"] == 4
     assert len(no_sleep) == 3 and no_sleep[0] < no_sleep[1] < no_sleep[2]
 
 
-def test_flaky_tool_out_of_retries_fails_as_retryable(no_sleep):
+async def test_flaky_tool_out_of_retries_fails_as_retryable(runner, no_sleep):
     recorder = Recorder()
     recorder.failures["x"] = 5
-    out = _run([{"id": 1, "tool": "test.flaky", "args": {"text": "x"}, "retries": 1}], recorder.tools)
+    out = await _run(runner, [{"id": 1, "tool": "test.flaky", "args": {"text": "x"}, "retries": 1}], recorder.tools)
     result = out["step_results"][1]
     assert result["status"] == "failed" and result["retryable"] is True and result["attempts"] == 2
     assert recorder.names() == ["flaky", "flaky"]
 
 
-async def test_slow_step_cancelled_mid_step_resumes_from_sqlite(tmp_path):
+@async_only  # a sync invoke cannot be cancelled from outside
+async def test_slow_step_cancelled_mid_step_resumes_without_rerunning_the_finished_step(runner):
     calls: list[str] = []
     gate = asyncio.Event()
 
@@ -223,28 +223,29 @@ async def test_slow_step_cancelled_mid_step_resumes_from_sqlite(tmp_path):
              {"id": 2, "tool": "test.slow", "args": {"text": "two"}},
              {"id": 3, "tool": "test.fast", "args": {"text": "three"}, "depends_on": [1, 2]}]
     payload = {"messages": [{"role": "user", "content": "go"}], "plan": {"steps": steps}}
-    cfg, db = config(), str(tmp_path / "threads.sqlite")
-    async with open_async_sqlite(db) as persistence:
-        app = build_graph(checkpointer=persistence.checkpointer, store=persistence.store, tools=tools)
-        task = asyncio.create_task(app.ainvoke(payload, cfg))
-        while "two" not in calls or "one" not in calls:
+    cfg = config()
+    runner.build(tools=tools)
+    task = asyncio.create_task(runner.run(payload, cfg))
+    while "two" not in calls or "one" not in calls:
+        await asyncio.sleep(0.01)
+    async with asyncio.timeout(30):
+        while not any(t.result for t in (await runner.state(cfg)).tasks):  # step 1's write is saved
             await asyncio.sleep(0.01)
-        async with asyncio.timeout(30):
-            while not any(t.result for t in (await app.aget_state(cfg)).tasks):  # step 1's write is saved
-                await asyncio.sleep(0.01)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        assert (await app.aget_state(cfg)).next == ("run_step",)
-        gate.set()
-        out = await app.ainvoke(None, cfg)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert (await runner.state(cfg)).next == ("run_step",)
+    gate.set()
+    out = await runner.run(None, cfg)
     assert {k: v["status"] for k, v in out["step_results"].items()} == {1: "completed", 2: "completed", 3: "completed"}
     assert calls.count("one") == 1 and calls.count("two") == 2 and calls.count("three") == 1
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    if runner.kind == "sqlite":
+        await runner.close()
+        with sqlite3.connect(runner.database.target) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-def test_tool_raising_retryable_error_type_is_retried(no_sleep):
+async def test_tool_raising_retryable_error_type_is_retried(runner, no_sleep):
     attempts = []
 
     @tool("blip")
@@ -255,5 +256,5 @@ def test_tool_raising_retryable_error_type_is_retried(no_sleep):
             raise RetryableToolError("connection reset")
         return "ok"
 
-    out = _run([{"id": 1, "tool": "test.blip", "args": {"text": "a"}, "retries": 2}], [describe_tool(blip, keywords=["blip"])])
+    out = await _run(runner, [{"id": 1, "tool": "test.blip", "args": {"text": "a"}, "retries": 2}], [describe_tool(blip, keywords=["blip"])])
     assert out["step_results"][1]["status"] == "completed" and len(attempts) == 2

@@ -1,7 +1,8 @@
 """50 threads at once in one process on one database: no "database is locked", every thread keeps its own state.
 
-SQLite through the async saver and store (`open_async_sqlite`), and the same against real Postgres.
-Several *processes* on one SQLite file queue on its single writer lock (see README, Persistence).
+On every async backend of the `runner` fixture: InMemorySaver, SQLite through the async saver and store
+(`open_async_sqlite`), and real Postgres. Several *processes* on one SQLite file queue on its single writer lock
+(see README, Persistence).
 """
 
 from __future__ import annotations
@@ -14,11 +15,8 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
-
-from plangate import Context, build_graph
-from plangate.graph.persistence.savers import open_async_postgres, open_async_sqlite
-from tests.integration.pg import fresh_schema
+from plangate import Context
+from tests.fixtures.runner import async_only
 
 THREADS = 50
 
@@ -29,26 +27,21 @@ def request(i: int) -> str:
     return f"set a timer for {minutes} minutes" if i % 2 else f"set a timer for {minutes} minutes and then list my timers"
 
 
-async def run_many(persistence) -> tuple[list, list[str], float]:
-    app = build_graph(checkpointer=persistence.checkpointer, store=persistence.store)
+@async_only  # one event loop driving 50 ainvoke calls
+async def test_fifty_threads_at_once_on_one_database(runner):
     threads = [f"conc-{i}-{uuid.uuid4().hex[:6]}" for i in range(THREADS)]
 
     async def one(i: int) -> dict:
         cfg = {"configurable": {"thread_id": threads[i]}}
-        return await app.ainvoke({"messages": [{"role": "user", "content": request(i)}]}, cfg,
-                                 context=Context(user_id=f"user-{i}"))
+        return await runner.run({"messages": [{"role": "user", "content": request(i)}]}, cfg,
+                                context=Context(user_id=f"user-{i}"))
 
     started = time.perf_counter()
     outcomes = await asyncio.gather(*(one(i) for i in range(THREADS)), return_exceptions=True)
     elapsed = time.perf_counter() - started
-    return outcomes, threads, elapsed
-
-
-async def check(persistence, outcomes: list, threads: list[str]) -> None:
     errors = [repr(o) for o in outcomes if isinstance(o, BaseException)]
     assert not [e for e in errors if "locked" in e], errors
     assert errors == []
-    app = build_graph(checkpointer=persistence.checkpointer, store=persistence.store)
     for i, out in enumerate(outcomes):
         minutes = i + 1
         answer = out["messages"][-1].content
@@ -57,26 +50,11 @@ async def check(persistence, outcomes: list, threads: list[str]) -> None:
         if not i % 2:
             assert out["plan"]["steps"][0]["args"]["duration_s"] == minutes * 60
             assert out["step_results"][2]["status"] == "completed"
-        saved = await app.aget_state({"configurable": {"thread_id": threads[i]}})
+        saved = await runner.state({"configurable": {"thread_id": threads[i]}})
         assert saved.values["messages"][0].content == request(i) and saved.next == ()
-        timers = await persistence.store.asearch(("plangate", "timers", f"user-{i}"))
+        timers = await runner.store_search(("plangate", "timers", f"user-{i}"))
         assert [t.value["duration_s"] for t in timers] == [minutes * 60]
-
-
-async def test_fifty_threads_on_one_sqlite_file(tmp_path):
-    async with open_async_sqlite(str(tmp_path / "threads.sqlite")) as persistence:
-        outcomes, threads, elapsed = await run_many(persistence)
-        await check(persistence, outcomes, threads)
-    print(f"sqlite: {THREADS} threads in {elapsed:.2f}s")
-
-
-@pytest.mark.integration
-async def test_fifty_threads_on_postgres():
-    with fresh_schema() as url:
-        async with open_async_postgres(url) as persistence:
-            outcomes, threads, elapsed = await run_many(persistence)
-            await check(persistence, outcomes, threads)
-    print(f"postgres: {THREADS} threads in {elapsed:.2f}s")
+    print(f"{runner.name}: {THREADS} threads in {elapsed:.2f}s")
 
 
 WORKER = """

@@ -1,11 +1,9 @@
 """The plan executor: supersteps, references, retries, timeouts, replans and summaries."""
 
-import pytest
-from langgraph.checkpoint.memory import InMemorySaver
-
 from plangate.graph.context import Context
 from tests import scripted
-from tests.helpers import Recorder, config, make_graph, user
+from tests.fixtures.runner import one_backend
+from tests.helpers import Recorder, config, user
 
 
 def plan_models(steps, *replan_replies, summary="summary text"):
@@ -15,61 +13,62 @@ def plan_models(steps, *replan_replies, summary="summary text"):
     return {"weak": weak, "default": default, "strong": strong}
 
 
-def run_plan(steps, *replans, recorder=None, ctx=None, checkpointer=None, thread=None):
+async def run_plan(runner, steps, *replans, recorder=None, ctx=None):
     recorder = recorder or Recorder()
     models = plan_models(steps, *replans)
-    graph = make_graph(models=models, tools={"test": recorder.tools}, checkpointer=checkpointer or InMemorySaver())
-    cfg = config(thread)
-    out = graph.invoke(user("please run the scripted plan"), cfg, context=ctx or Context(router_mode="llm"))
-    return out, recorder, models, graph, cfg
+    runner.build(models=models, tools={"test": recorder.tools})
+    cfg = config()
+    out = await runner.run(user("please run the scripted plan"), cfg, context=ctx or Context(router_mode="llm"))
+    return out, recorder, models, cfg
 
 
 def echo(i, text, **extra):
     return {"id": i, "tool": "test.echo", "args": {"text": text}, **extra}
 
 
-def test_independent_steps_share_a_superstep():
+async def test_independent_steps_share_a_superstep(runner):
     steps = [echo(1, "a"), echo(2, "b"), echo(3, "{{step_1.text}}+{{step_2.text}}", depends_on=[1, 2])]
-    out, recorder, _, graph, cfg = run_plan(steps)
+    out, recorder, _, cfg = await run_plan(runner, steps)
     assert [out["step_results"][i]["status"] for i in (1, 2, 3)] == ["completed"] * 3
     assert out["step_results"][3]["output"]["text"] == "a+b"
-    waves = [sorted(t.name for t in snap.tasks) for snap in graph.get_state_history(cfg) if any(t.name == "run_step" for t in snap.tasks)]
+    waves = [sorted(t.name for t in snap.tasks) for snap in await runner.history(cfg) if any(t.name == "run_step" for t in snap.tasks)]
     assert ["run_step", "run_step"] in waves and ["run_step"] in waves
 
 
-def test_max_parallel_steps_limits_a_wave():
+async def test_max_parallel_steps_limits_a_wave(runner):
     steps = [echo(i, str(i)) for i in range(1, 5)]
-    out, _, _, graph, cfg = run_plan(steps, ctx=Context(router_mode="llm", max_parallel_steps=2))
-    sizes = [len(snap.tasks) for snap in graph.get_state_history(cfg) if snap.tasks and snap.tasks[0].name == "run_step"]
+    out, _, _, cfg = await run_plan(runner, steps, ctx=Context(router_mode="llm", max_parallel_steps=2))
+    sizes = [len(snap.tasks) for snap in await runner.history(cfg) if snap.tasks and snap.tasks[0].name == "run_step"]
     assert max(sizes) == 2 and all(r["status"] == "completed" for r in out["step_results"].values())
 
 
-def test_whole_value_reference_keeps_its_type():
+@one_backend
+async def test_whole_value_reference_keeps_its_type(runner):
     steps = [{"id": 1, "tool": "test.number", "args": {"value": 2.5}},
              {"id": 2, "tool": "test.number", "args": {"value": "{{step_1}}"}, "depends_on": [1]}]
-    out, recorder, *_ = run_plan(steps)
+    out, recorder, *_ = await run_plan(runner, steps)
     assert out["step_results"][2]["output"] == 2.5
     assert recorder.calls[-1] == ("number", {"value": 2.5})
 
 
-def test_retry_then_success_with_backoff(no_sleep):
+async def test_retry_then_success_with_backoff(runner, no_sleep):
     recorder = Recorder()
     recorder.failures["x"] = 2
-    out, *_ = run_plan([{"id": 1, "tool": "test.flaky", "args": {"text": "x"}, "retries": 2}], recorder=recorder)
+    out, *_ = await run_plan(runner, [{"id": 1, "tool": "test.flaky", "args": {"text": "x"}, "retries": 2}], recorder=recorder)
     result = out["step_results"][1]
     assert result["status"] == "completed" and result["attempts"] == 3
     assert len(no_sleep) == 2 and no_sleep[1] > no_sleep[0] * 1.3  # exponential
 
 
-def test_validation_errors_are_never_retried(no_sleep):
-    out, recorder, *_ = run_plan([{"id": 1, "tool": "test.broken", "args": {"text": "x"}, "retries": 3}], scripted.replan("finish"))
+async def test_validation_errors_are_never_retried(runner, no_sleep):
+    out, recorder, *_ = await run_plan(runner, [{"id": 1, "tool": "test.broken", "args": {"text": "x"}, "retries": 3}], scripted.replan("finish"))
     assert out["step_results"][1]["attempts"] == 1 and recorder.names() == ["broken"] and no_sleep == []
 
 
-def test_timeout_then_failure_then_replan(no_sleep):
+async def test_timeout_then_failure_then_replan(runner, no_sleep):
     steps = [{"id": 1, "tool": "test.slow", "args": {"seconds": 2}, "timeout_s": 0.2, "retries": 0}, echo(2, "kept")]
     replacement = [{"id": 3, "tool": "test.echo", "args": {"text": "instead of slow, after {{step_2.text}}"}, "depends_on": [2]}]
-    out, recorder, models, *_ = run_plan(steps, scripted.replan("replan", replacement))
+    out, recorder, models, _ = await run_plan(runner, steps, scripted.replan("replan", replacement))
     results = out["step_results"]
     assert results[1]["status"] == "failed" and "within 0.2s" in results[1]["error"]
     assert results[3]["status"] == "completed" and results[3]["output"]["text"] == "instead of slow, after kept"
@@ -80,104 +79,95 @@ def test_timeout_then_failure_then_replan(no_sleep):
     assert "within 0.2s" in state_seen  # the replanner saw the error
 
 
-def test_replans_are_bounded(no_sleep):
+async def test_replans_are_bounded(runner, no_sleep):
     again = lambda n: scripted.replan("replan", [{"id": n, "tool": "test.broken", "args": {"text": "again"}}])  # noqa: E731
-    out, recorder, models, *_ = run_plan([{"id": 1, "tool": "test.broken", "args": {"text": "x"}}], again(2), again(3), again(4),
-                                         ctx=Context(router_mode="llm", max_replans=2))
+    out, recorder, models, _ = await run_plan(runner, [{"id": 1, "tool": "test.broken", "args": {"text": "x"}}],
+                                              again(2), again(3), again(4), ctx=Context(router_mode="llm", max_replans=2))
     assert len(models["strong"].calls_for("ReplanDecision")) == 2
     assert out["replans"] == 2 and recorder.names().count("broken") == 3
 
 
-def test_summarizer_names_the_failed_step():
-    out, _, models, *_ = run_plan([echo(1, "fine"), {"id": 2, "tool": "test.broken", "args": {"text": "bad"}}], scripted.replan("finish"))
+async def test_summarizer_names_the_failed_step(runner):
+    out, _, models, _ = await run_plan(runner, [echo(1, "fine"), {"id": 2, "tool": "test.broken", "args": {"text": "bad"}}], scripted.replan("finish"))
     prompt = models["default"].calls[-1]["messages"][-1].content
     assert '"status": "failed"' in prompt and "broken cannot handle bad" in prompt
     assert out["messages"][-1].content == "summary text"
 
 
-def test_offline_summary_names_failures_in_words():
+async def test_offline_summary_names_failures_in_words(runner):
     recorder = Recorder()
-    graph = make_graph(tools={"test": recorder.tools})
+    runner.build(tools={"test": recorder.tools})
     plan = {"goal": "g", "steps": [echo(1, "fine"), {"id": 2, "tool": "test.broken", "args": {"text": "bad"}, "description": "Break things"}]}
-    out = graph.invoke({"messages": [{"role": "user", "content": "go"}], "plan": plan}, config(), context=Context(max_replans=0))
+    out = await runner.run({"messages": [{"role": "user", "content": "go"}], "plan": plan}, config(), context=Context(max_replans=0))
     answer = out["messages"][-1].content
     assert "echo: fine" in answer and "break things" in answer.lower() and "broken cannot handle bad" in answer
 
 
-def test_explicit_plan_input_skips_router_and_planner():
+@one_backend
+async def test_explicit_plan_input_skips_router_and_planner(runner):
     recorder = Recorder()
     models = plan_models([])
-    graph = make_graph(models=models, tools={"test": recorder.tools})
-    out = graph.invoke({"messages": [{"role": "user", "content": "x"}], "plan": {"goal": "given", "steps": [echo(1, "hi")]}}, config())
+    runner.build(models=models, tools={"test": recorder.tools})
+    out = await runner.run({"messages": [{"role": "user", "content": "x"}], "plan": {"goal": "given", "steps": [echo(1, "hi")]}}, config())
     assert out["route_reason"].startswith("explicit plan") and out["step_results"][1]["status"] == "completed"
     assert models["weak"].calls == [] and models["strong"].calls == []
 
 
-def test_explicit_invalid_plan_is_a_clear_answer_and_runs_nothing():
+@one_backend
+async def test_explicit_invalid_plan_is_a_clear_answer_and_runs_nothing(runner):
     recorder = Recorder()
-    graph = make_graph(tools={"test": recorder.tools})
+    runner.build(tools={"test": recorder.tools})
     bad = {"steps": [{"id": 1, "tool": "test.nope", "args": {}}]}
-    out = graph.invoke({"messages": [{"role": "user", "content": "x"}], "plan": bad}, config())
+    out = await runner.run({"messages": [{"role": "user", "content": "x"}], "plan": bad}, config())
     assert "unknown tool 'test.nope'" in out["messages"][-1].content and recorder.calls == []
 
 
-def test_planner_repair_loop_is_bounded_then_answers_clearly():
+@one_backend
+async def test_planner_repair_loop_is_bounded_then_answers_clearly(runner):
     bad = scripted.plan([{"id": 1, "tool": "test.missing", "args": {}}])
     models = plan_models([])
     models["strong"].replies = [bad, bad, bad, bad]
-    graph = make_graph(models=models, tools={"test": Recorder().tools})
-    out = graph.invoke(user("plan something"), config(), context=Context(router_mode="llm", max_repairs=2))
+    runner.build(models=models, tools={"test": Recorder().tools})
+    out = await runner.run(user("plan something"), config(), context=Context(router_mode="llm", max_repairs=2))
     assert len(models["strong"].calls_for("PlanDraft")) == 3
     # repairs exhausted: the rules plan the request instead, and say why
     assert out["plan_source"] == "rules" and out["metrics"]["fallbacks"] == ["planner_rules_fallback"]
     assert "test.missing" in out["route_reason"] and out["step_results"][1]["status"] == "completed"
 
 
-def test_planner_repair_succeeds_with_feedback():
+@one_backend
+async def test_planner_repair_succeeds_with_feedback(runner):
     bad = scripted.plan([{"id": 1, "tool": "test.echo", "args": {}}])
     models = plan_models([])
     models["strong"].replies = [bad, scripted.plan([echo(1, "fixed")])]
-    graph = make_graph(models=models, tools={"test": Recorder().tools})
-    out = graph.invoke(user("plan something"), config(), context=Context(router_mode="llm"))
+    runner.build(models=models, tools={"test": Recorder().tools})
+    out = await runner.run(user("plan something"), config(), context=Context(router_mode="llm"))
     feedback = models["strong"].calls[1]["messages"]
     assert any("text" in str(m.content) and "required" in str(m.content).lower() for m in feedback)
     assert out["step_results"][1]["output"]["text"] == "fixed" and out["metrics"]["repairs"] == 1
 
 
-@pytest.mark.asyncio
-async def test_async_invoke_runs_the_same_graph():
-    steps = [echo(1, "a"), echo(2, "b")]
+async def test_a_new_message_on_an_interrupted_thread_is_routed_not_mistaken_for_a_plan_input(runner):
     recorder = Recorder()
-    graph = make_graph(models=plan_models(steps), tools={"test": recorder.tools})
-    out = await graph.ainvoke(user("go"), config(), context=Context(router_mode="llm"))
-    assert {r["status"] for r in out["step_results"].values()} == {"completed"}
-
-
-def test_a_new_message_on_an_interrupted_thread_is_routed_not_mistaken_for_a_plan_input():
-    recorder = Recorder()
-    graph = make_graph(tools={"test": recorder.tools})
+    runner.build(tools={"test": recorder.tools})
     cfg = config()
-    graph.invoke(user("set a timer for 5 minutes and then list my timers"), cfg, context=Context(approve_plans=True))
-    assert graph.get_state(cfg).interrupts  # paused before the plan ran
-    out = graph.invoke(user("set a tea timer for 2 minutes"), cfg)
+    await runner.run(user("set a timer for 5 minutes and then list my timers"), cfg, context=Context(approve_plans=True))
+    assert (await runner.state(cfg)).interrupts  # paused before the plan ran
+    out = await runner.run(user("set a tea timer for 2 minutes"), cfg)
     assert out["route"] == "fast" and out["plan"] is None
     assert "tea" in out["messages"][-1].content
 
 
-def test_timers_that_rang_are_reported_once_on_the_next_turn():
+async def test_timers_that_rang_are_reported_once_on_the_next_turn(runner):
     from datetime import timedelta
-
-    from langgraph.store.memory import InMemoryStore
 
     from plangate.tools.runtime import now
 
-    store = InMemoryStore()
     rung = {"id": "t1", "label": "tea", "duration_s": 60, "created_at": (now() - timedelta(minutes=2)).isoformat(),
             "ends_at": (now() - timedelta(minutes=1)).isoformat(timespec="seconds")}
-    store.put(("plangate", "timers", "default"), "t1", rung)
-    graph = make_graph(store=store)
-    first = graph.invoke(user("set a timer for 5 minutes"), config())
-    second = graph.invoke(user("set a timer for 6 minutes"), config())
+    await runner.store_put(("plangate", "timers", "default"), "t1", rung)
+    first = await runner.run(user("set a timer for 5 minutes"), config())
+    second = await runner.run(user("set a timer for 6 minutes"), config())
     assert "tea" in first["messages"][-1].content and "rang at" in first["messages"][-1].content
     assert "rang at" not in second["messages"][-1].content
 
@@ -198,15 +188,16 @@ def test_provider_errors_from_a_model_step_are_classified_by_status():
     assert is_retryable(openai.APIConnectionError(request=request))
 
 
-def test_a_summary_that_parrots_the_instructions_is_replaced_by_the_rules_answer():
+@one_backend
+async def test_a_summary_that_parrots_the_instructions_is_replaced_by_the_rules_answer(runner):
     from plangate.nodes.prompts import SUMMARIZER
 
     parrot = SUMMARIZER.strip().splitlines()[-1]
-    out, *_ = run_plan([echo(1, "hello")])
+    out, *_ = await run_plan(runner, [echo(1, "hello")])
     assert out["messages"][-1].content == "summary text"
     models = plan_models([echo(1, "hello")])
     models["default"] = scripted.ScriptedChatModel(default=parrot)
-    graph = make_graph(models=models, tools={"test": Recorder().tools})
-    out = graph.invoke(user("say hello"), config(), context=Context(router_mode="llm"))
+    runner.build(models=models, tools={"test": Recorder().tools})
+    out = await runner.run(user("say hello"), config(), context=Context(router_mode="llm"))
     assert "echo: hello" in out["messages"][-1].content
     assert any("parroted" in note for note in out["metrics"]["fallbacks"])

@@ -1,4 +1,5 @@
-"""Durable threads on every checkpointer: InMemorySaver, SqliteSaver, AsyncSqliteSaver and Postgres (sync + async).
+"""Durable threads on every checkpointer (the `runner` fixture: memory, SQLite and Postgres, each sync and async),
+and the SQLite/Postgres openers themselves.
 
 The Postgres cases are integration tests against the real server (a fresh schema per test); they fail with
 how to start PostgreSQL when it is down.
@@ -6,30 +7,21 @@ how to start PostgreSQL when it is down.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 from langchain_core.tools import tool
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.store.memory import InMemoryStore
 
-from plangate import Context, build_graph
+from plangate import Context
 from plangate.graph.persistence.durable import DURABILITY, asave_request, save_request
 from plangate.graph.persistence.savers import (
     BUSY_TIMEOUT_MS,
-    Persistence,
     default_db_path,
     open_async_persistence,
-    open_async_postgres,
     open_async_sqlite,
     open_persistence,
-    open_postgres,
     open_sqlite,
     redact,
 )
@@ -43,88 +35,43 @@ class Crash(BaseException):
     """Stands in for the process dying: not an Exception, so no retry or step error handles it."""
 
 
-class Backend:
-    """Opens the same database again and again, sync or async, like separate runs of a program."""
-
-    def __init__(self, name: str, target: str) -> None:
-        self.name, self.target = name, target
-        self.is_async = name.startswith("async")
-        self.memory = (InMemorySaver(), InMemoryStore()) if name == "memory" else None
-
-    @asynccontextmanager
-    async def open(self) -> AsyncIterator[Persistence]:
-        if self.memory:
-            yield Persistence(*self.memory, "memory", kind="memory")
-        elif self.name == "sqlite":
-            with open_sqlite(self.target) as persistence:
-                yield persistence
-        elif self.name == "async_sqlite":
-            async with open_async_sqlite(self.target) as persistence:
-                yield persistence
-        elif self.name == "postgres":
-            with open_postgres(self.target) as persistence:
-                yield persistence
-        else:
-            async with open_async_postgres(self.target) as persistence:
-                yield persistence
-
-    async def invoke(self, app: Any, payload: Any, cfg: dict, **kwargs: Any) -> dict:
-        if self.is_async:
-            return await app.ainvoke(payload, cfg, **kwargs)
-        return await asyncio.to_thread(app.invoke, payload, cfg, **kwargs)
-
-    async def state(self, app: Any, cfg: dict) -> Any:
-        return await app.aget_state(cfg) if self.is_async else await asyncio.to_thread(app.get_state, cfg)
-
-    async def history(self, app: Any, cfg: dict) -> list[Any]:
-        if self.is_async:
-            return [s async for s in app.aget_state_history(cfg)]
-        return await asyncio.to_thread(lambda: list(app.get_state_history(cfg)))
-
-
-BACKENDS = [
-    "memory",
-    "sqlite",
-    "async_sqlite",
-    pytest.param("postgres", marks=pytest.mark.integration),
-    pytest.param("async_postgres", marks=pytest.mark.integration),
-]
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request, tmp_path: Path):
-    if "postgres" in request.param:
-        with fresh_schema() as url:
-            yield Backend(request.param, url)
-    else:
-        yield Backend(request.param, str(tmp_path / "threads.sqlite"))
-
-
 PLAN_REQUEST = "set a timer for 5 minutes and then list my timers"
 
 
-async def test_interrupted_thread_resumes_after_reopening(backend):
+SAVERS = {"memory": ("InMemorySaver", "InMemoryStore"), "memory_aio": ("InMemorySaver", "InMemoryStore"),
+          "sqlite": ("SqliteSaver", "ImmediateSqliteStore"), "sqlite_aio": ("AsyncSqliteSaver", "ImmediateAsyncSqliteStore"),
+          "postgres": ("PostgresSaver", "PostgresStore"), "postgres_aio": ("AsyncPostgresSaver", "AsyncPostgresStore")}
+
+
+async def test_the_runner_drives_the_saver_and_call_style_it_names(runner, monkeypatch):
+    """The parametrization is real: each case has its own kind of saver and store, written sync or async."""
+    saver = runner.persistence.checkpointer
+    assert (type(saver).__name__, type(runner.store).__name__) == SAVERS[runner.name]
+    used: list[str] = []
+    for name in ("put", "aput"):
+        original = getattr(saver, name)
+        monkeypatch.setattr(saver, name, lambda *a, _name=name, _original=original, **k: used.append(_name) or _original(*a, **k))
+    out = await runner.run(user("set a tea timer for 3 minutes"), config())
+    assert "3 min" in out["messages"][-1].content
+    assert used and ("aput" in used) == runner.is_async  # InMemorySaver.aput calls put: only aput tells them apart
+
+
+async def test_interrupted_thread_resumes_after_reopening(runner):
     ctx = Context(approve_plans=True, user_id="ana")
     cfg = config()
-    async with backend.open() as persistence:
-        app = build_graph(checkpointer=persistence.checkpointer, store=persistence.store)
-        first = await backend.invoke(app, user(PLAN_REQUEST), cfg, context=ctx)
-        assert first["__interrupt__"][0].value["type"] == "approve_plan"
-    async with backend.open() as persistence:  # a new process would do just this
-        app = build_graph(checkpointer=persistence.checkpointer, store=persistence.store)
-        snapshot = await backend.state(app, cfg)
-        assert snapshot.next == ("approve_plan",) and snapshot.values["route"] == "plan"
-        from langgraph.types import Command
-
-        done = await backend.invoke(app, Command(resume="approve"), cfg, context=ctx)
-        assert [done["step_results"][i]["status"] for i in (1, 2)] == ["completed", "completed"]
-        assert "5 min" in done["messages"][-1].content
-        store = persistence.store
-        timers = await store.asearch(("plangate", "timers", "ana")) if backend.is_async else store.search(("plangate", "timers", "ana"))
-        assert [t.value["duration_s"] for t in timers] == [300]  # the store kept ana's timer
+    first = await runner.run(user(PLAN_REQUEST), cfg, context=ctx)
+    assert first["__interrupt__"][0].value["type"] == "approve_plan"
+    await runner.restart()  # a new process would do just this
+    snapshot = await runner.state(cfg)
+    assert snapshot.next == ("approve_plan",) and snapshot.values["route"] == "plan"
+    done = await runner.resume("approve", cfg, context=ctx)
+    assert [done["step_results"][i]["status"] for i in (1, 2)] == ["completed", "completed"]
+    assert "5 min" in done["messages"][-1].content
+    timers = await runner.store_search(("plangate", "timers", "ana"))
+    assert [t.value["duration_s"] for t in timers] == [300]  # the store kept ana's timer
 
 
-async def test_crash_mid_superstep_keeps_finished_steps(backend):
+async def test_crash_mid_superstep_keeps_finished_steps(runner):
     """Step 1 finishes, step 2 'kills the process' in the same superstep: resuming runs only step 2."""
     recorder = Recorder()
     crashes = {"left": 1}
@@ -155,68 +102,54 @@ async def test_crash_mid_superstep_keeps_finished_steps(backend):
               "strong": scripted.ScriptedChatModel(replies=[scripted.plan(steps)]),
               "default": scripted.ScriptedChatModel(default="all done")}
     ctx, cfg = Context(router_mode="llm", step_retries=0), config()
-    async with backend.open() as persistence:
-        app = build_graph(checkpointer=persistence.checkpointer, store=persistence.store, tools=tools, models=models)
-        with pytest.raises(Crash):
-            await backend.invoke(app, user("run the crashy plan"), cfg, context=ctx)
-        assert sorted(recorder.names()) == ["crashy", "first"]  # the two steps run concurrently: any order
-    async with backend.open() as persistence:
-        app = build_graph(checkpointer=persistence.checkpointer, store=persistence.store, tools=tools, models=models)
-        pending = await backend.state(app, cfg)
-        assert [t.name for t in pending.tasks] == ["run_step", "run_step"]
-        assert sum(t.result is not None for t in pending.tasks) == 1  # step 1's write was saved
-        done = await backend.invoke(app, None, cfg, context=ctx)
+    runner.build(tools=tools, models=models)
+    with pytest.raises(Crash):
+        await runner.run(user("run the crashy plan"), cfg, context=ctx)
+    assert sorted(recorder.names()) == ["crashy", "first"]  # the two steps run concurrently: any order
+    await runner.restart()
+    pending = await runner.state(cfg)
+    assert [t.name for t in pending.tasks] == ["run_step", "run_step"]
+    assert sum(t.result is not None for t in pending.tasks) == 1  # step 1's write was saved
+    done = await runner.run(None, cfg, context=ctx)
     assert recorder.names()[2:] == ["crashy", "first"]  # step 1 was not run again
     assert done["step_results"][3]["output"]["message"] == "first: first: a / crashy ok: b"
     assert done["messages"][-1].content == "all done"
 
 
-async def test_threads_are_isolated_and_history_is_kept(backend):
-    async with backend.open() as persistence:
-        app = build_graph(checkpointer=persistence.checkpointer, store=persistence.store)
-        a, b = config(), config()
-        out_a = await backend.invoke(app, user("set a tea timer for 3 minutes"), a, context=Context(user_id="a"))
-        out_b = await backend.invoke(app, user(PLAN_REQUEST), b, context=Context(user_id="b"))
-        again = await backend.invoke(app, user("set an egg timer for 7 minutes"), a, context=Context(user_id="a"))
+async def test_threads_are_isolated_and_history_is_kept(runner):
+    a, b = config(), config()
+    out_a = await runner.run(user("set a tea timer for 3 minutes"), a, context=Context(user_id="a"))
+    out_b = await runner.run(user(PLAN_REQUEST), b, context=Context(user_id="b"))
+    again = await runner.run(user("set an egg timer for 7 minutes"), a, context=Context(user_id="a"))
     assert out_a["route"] == "fast" and out_b["route"] == "plan"
     assert "egg" in again["messages"][-1].content and len(again["messages"]) == 4  # the thread's conversation grew
-    async with backend.open() as persistence:
-        app = build_graph(checkpointer=persistence.checkpointer, store=persistence.store)
-        state_b = await backend.state(app, b)
-        assert state_b.values["route"] == "plan" and len(state_b.values["messages"]) == 2
-        history = await backend.history(app, a)
-        assert [s.metadata["source"] for s in history].count("input") == 2  # two turns, every checkpoint kept
-        assert history[-1].next == ("__start__",)
+    await runner.restart()
+    state_b = await runner.state(b)
+    assert state_b.values["route"] == "plan" and len(state_b.values["messages"]) == 2
+    history = await runner.history(a)
+    assert [s.metadata["source"] for s in history].count("input") == 2  # two turns, every checkpoint kept
+    assert history[-1].next == ("__start__",)
 
 
-async def test_a_durable_run_saves_the_request_before_any_node_runs(backend):
+async def test_a_durable_run_saves_the_request_before_any_node_runs(runner):
     """save_request alone leaves a thread that a resume (invoke(None)) completes, in a later process."""
     plain, durable = config(), config()
-    async with backend.open() as persistence:
-        app = build_graph(checkpointer=persistence.checkpointer, store=persistence.store)
-        if backend.is_async:
-            await asave_request(app, user(PLAN_REQUEST), durable)
-        else:
-            await asyncio.to_thread(save_request, app, user(PLAN_REQUEST), durable)
-        await backend.invoke(app, user(PLAN_REQUEST), plain)
-    async with backend.open() as persistence:  # the process that saved the request died before the router
-        app = build_graph(checkpointer=persistence.checkpointer, store=persistence.store)
-        saved = await backend.state(app, durable)
-        assert saved.next == ("__start__",) and saved.metadata["source"] == "input"
-        done = await backend.invoke(app, None, durable, durability=DURABILITY)
-        assert done["messages"][0].content == PLAN_REQUEST and "5 min" in done["messages"][-1].content
-        shape = [[(s.metadata["source"], s.next) for s in await backend.history(app, cfg)] for cfg in (plain, durable)]
-        assert shape[0] == shape[1]  # the same checkpoints as a plain invoke(request)
+    await runner.call(save_request, asave_request, runner.graph, user(PLAN_REQUEST), durable)
+    await runner.run(user(PLAN_REQUEST), plain)
+    await runner.restart()  # the process that saved the request died before the router
+    saved = await runner.state(durable)
+    assert saved.next == ("__start__",) and saved.metadata["source"] == "input"
+    done = await runner.run(None, durable, durability=DURABILITY)
+    assert done["messages"][0].content == PLAN_REQUEST and "5 min" in done["messages"][-1].content
+    shape = [[(s.metadata["source"], s.next) for s in await runner.history(cfg)] for cfg in (plain, durable)]
+    assert shape[0] == shape[1]  # the same checkpoints as a plain invoke(request)
 
 
-async def test_the_store_outlives_the_connection(backend):
-    async with backend.open() as persistence:
-        app = build_graph(checkpointer=persistence.checkpointer, store=persistence.store)
-        await backend.invoke(app, user("set a tea timer for 3 minutes"), config(), context=Context(user_id="zoe"))
-    async with backend.open() as persistence:
-        store = persistence.store
-        items = await store.asearch(("plangate", "timers", "zoe")) if backend.is_async else store.search(("plangate", "timers", "zoe"))
-        assert [item.value["label"] for item in items] == ["tea"]
+async def test_the_store_outlives_the_connection(runner):
+    await runner.run(user("set a tea timer for 3 minutes"), config(), context=Context(user_id="zoe"))
+    await runner.restart()
+    items = await runner.store_search(("plangate", "timers", "zoe"))
+    assert [item.value["label"] for item in items] == ["tea"]
 
 
 def test_sqlite_file_uses_wal_and_a_busy_timeout(tmp_path):
