@@ -38,7 +38,7 @@ serve: $(STAMP)
 	LANGGRAPH_CLI_NO_ANALYTICS=1 LANGGRAPH_NO_VERSION_CHECK=true $(BIN)/langgraph dev --no-browser --no-reload --host 127.0.0.1 --port $${PORT:-2024}
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .langgraph_api *.egg-info build
+	rm -rf $(VENV) .venv-serve .venv-serve.lock .serve-cluster .pytest_cache .ruff_cache .langgraph_api *.egg-info build
 
 # Benchmarks against the anchor patterns (bench/): JSON, plots and summary.md in bench/results/, < 10 min on 2 cores.
 # BENCH_SCALE=0.1 scales every latency down for a quick look; BENCH_QUICK=1 runs tiny versions of each section.
@@ -79,3 +79,19 @@ serve-auth: $(STAMP)
 # PLANGATE_SOAK_SEED picks another kill schedule.
 soak: $(STAMP)
 	PLANGATE_SOAK_KILLS=$${PLANGATE_SOAK_KILLS:-50} $(BIN)/python -m pytest -q -s tests/reliability
+
+# A multi-worker LangGraph Agent Server on PostgreSQL + Redis (issue 17): the stock langgraph-api on the open
+# langgraph-runtime-pg runtime (`langhost serve`), in its own venv (.venv-serve; its pins clash with the dev extra).
+# Logic in scripts/serve_cluster.py. WORKERS (default 2), PORT (default 8123), DATABASE_URI (default
+# postgresql://postgres@127.0.0.1:5432/plangate_cluster, created if missing), REDIS_URI (default redis://127.0.0.1:6379/0),
+# LG_BG_JOB_HEARTBEAT (default 5: a dead worker's runs are taken over within about 2-4 heartbeats).
+.PHONY: serve-cluster serve-cluster-stop serve-cluster-install
+
+serve-cluster-install: $(STAMP)
+	$(BIN)/python scripts/serve_cluster.py install
+
+serve-cluster: $(STAMP)
+	$(BIN)/python scripts/serve_cluster.py start --workers $${WORKERS:-2} --port $${PORT:-8123}
+
+serve-cluster-stop:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python scripts/serve_cluster.py stop; else python3 scripts/serve_cluster.py stop; fi

@@ -1,9 +1,10 @@
 """`python -m bench [section ...]`: run the benchmark sections, write bench/results/*.json, the plots and summary.md.
 
 Sections: latency (1-3, with the plan-library and BSP extras), overhead (4, with the pyinstrument
-profile), scale (5), growth (6). No section names means all. `--report` only rebuilds summary.md and
-the plots from the JSON already there. BENCH_SCALE multiplies every latency (quick local runs);
-BENCH_QUICK=1 runs tiny versions.
+profile), scale (5), growth (6), throughput (7: the multi-worker Agent Server against the single-process
+default). No section names means all; run.json (the summary's header) is rewritten only then, and each section's
+JSON keeps its own date and load. `--report` only rebuilds summary.md and the plots from the JSON already there.
+BENCH_SCALE multiplies every latency (quick local runs); BENCH_QUICK=1 runs tiny versions.
 BENCH_RESULTS=dir writes somewhere else than bench/results/.
 """
 
@@ -22,10 +23,10 @@ import warnings
 from datetime import datetime
 from typing import Any
 
-from bench import growth, latency, overhead, report, scale
+from bench import growth, latency, overhead, report, scale, throughput
 from bench.config import RESULTS, BenchConfig
 
-SECTIONS = ("latency", "overhead", "scale", "growth")
+SECTIONS = ("latency", "overhead", "scale", "growth", "throughput")
 
 
 def _load() -> str:
@@ -53,6 +54,8 @@ def run_section(name: str, cfg: BenchConfig) -> dict[str, Any]:
         data = overhead.run(cfg)
     elif name == "scale":
         data = asyncio.run(scale.run(cfg))
+    elif name == "throughput":
+        data = asyncio.run(throughput.run(cfg))
     else:
         data = asyncio.run(growth.run(cfg))
     data["seconds"] = time.perf_counter() - started
@@ -83,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench: {name} done in {data['seconds']:.0f}s", flush=True)
         meta["seconds"] = time.perf_counter() - started
         meta["load_after"] = _load()
-        (RESULTS / "run.json").write_text(json.dumps(meta, indent=1))
+        if not args.sections or set(args.sections) == set(SECTIONS):
+            (RESULTS / "run.json").write_text(json.dumps(meta, indent=1))
     written = report.write(RESULTS)
     print("bench: wrote " + ", ".join(str(p) for p in written))
     return 0

@@ -247,6 +247,41 @@ def growth_section(gro: dict[str, Any]) -> list[str]:
     return out + ["", "![growth](growth.png)"]
 
 
+def throughput_section(thr: dict[str, Any]) -> list[str]:
+    meta = thr.get("meta", {})
+    out = ["", f"## 7. Throughput: the multi-worker Agent Server against one process on SQLite (model {thr['model_s']:g} "
+           f"s/call, tool {thr['tool_s']:g} s)", "",
+           f"Run on its own ({meta.get('date', 'n/a')}, load before {meta.get('load_before', 'n/a')}, after "
+           f"{thr.get('load_after', 'n/a')}; {thr['cpus']} CPUs shared with PostgreSQL, Redis, this client and other "
+           f"users). C clients each send the next request when the last one is answered, every request on a new "
+           f"thread, cycling through the suite; the server is `make serve-cluster` ({thr['runtime']}) serving "
+           "`bench/served.py`, with as many runs per worker as clients.", ""]
+    rows = [[r["system"], str(r["concurrency"]), str(r["requests"]), f"{r['throughput_rps']:.1f}", _s(r["median_s"]),
+             _s(r["p95_s"]), f"{r['errors']}/{r['wrong']}"] for r in thr["rows"]]
+    out += _table(["system", "clients", "requests", "req/s", "median s", "p95 s", "errors/wrong"], rows)
+    cost = []
+    for r in thr["rows"]:
+        c = r["cpu_ms_per_request"]
+        total = c.get("process", 0) + c.get("server", 0) + c.get("postgres", 0) + c.get("redis", 0)
+        cost.append([r["system"], str(r["concurrency"]), f"{total:.0f}",
+                     *(f"{c[k]:.0f}" if k in c else "-" for k in ("process", "server", "postgres", "redis", "client")),
+                     f"{r['cpu_busy']:.2f}", f"{r['rss_mb']:.0f}" if "rss_mb" in r else "-"])
+    out += ["", "CPU ms per request (total = what serving a request costs; client = the load generator, apart), CPU busy "
+            "(server or process CPU s per wall s; 1.0 = one core) and resident memory of the server processes:", ""]
+    out += _table(["system", "clients", "total", "process", "server", "postgres", "redis", "client", "CPU busy",
+                   "RSS MB"], cost)
+    split = [[r["system"], str(r["concurrency"]), _s(r["time_split_median_s"]["queue_wait"]),
+              _s(r["time_split_median_s"]["execution"]), _s(r["time_split_median_s"]["api_and_client"]),
+              _s(r["time_split_p95_s"]["queue_wait"]), _s(r["time_split_p95_s"]["execution"])]
+             for r in thr["rows"] if "time_split_median_s" in r]
+    if split:
+        out += ["", "Where a server request's time goes (from the servers' logs): waiting in the run queue, executing, "
+                "and the rest (HTTP, Redis stream, client):", ""]
+        out += _table(["system", "clients", "queue median s", "execution median s", "rest median s",
+                       "queue p95 s", "execution p95 s"], split)
+    return out
+
+
 def header(meta: dict[str, Any] | None) -> list[str]:
     out = ["# plangate benchmarks", ""]
     if meta:
@@ -266,7 +301,7 @@ def header(meta: dict[str, Any] | None) -> list[str]:
 
 
 def write(folder: Path) -> list[Path]:
-    lat, ovh, scl, gro = (_load(folder, n) for n in ("latency", "overhead", "scale", "growth"))
+    lat, ovh, scl, gro, thr = (_load(folder, n) for n in ("latency", "overhead", "scale", "growth", "throughput"))
     meta = _load(folder, "run")
     lines = header(meta)
     written: list[Path] = []
@@ -284,6 +319,8 @@ def write(folder: Path) -> list[Path]:
     if gro:
         lines += growth_section(gro)
         written.append(plots.growth(gro, folder))
+    if thr:
+        lines += throughput_section(thr)
     notes = Path(__file__).resolve().parent / "NOTES.md"
     if notes.exists():
         lines += ["", notes.read_text().strip()]

@@ -50,7 +50,7 @@ def free_port() -> int:
 
 def _mirror(workdir: Path) -> None:
     for entry in REPO.iterdir():
-        if entry.name not in (".git", ".langgraph_api", ".venv") and not entry.name.startswith("langgraph"):
+        if entry.name not in (".git", ".langgraph_api") and not entry.name.startswith(("langgraph", ".venv", ".serve-cluster")):
             (workdir / entry.name).symlink_to(entry)
 
 

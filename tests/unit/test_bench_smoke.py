@@ -69,3 +69,19 @@ def test_bare_graph_has_the_same_supersteps():
     bare_config = {"configurable": {"thread_id": "bare"}}
     bare.invoke({"messages": [{"role": "user", "content": "x"}]}, bare_config)
     assert schedule_of(bare, bare_config) == schedule
+
+
+
+@pytest.mark.parametrize("task_id", ["s01", "c10", "c18"])
+async def test_served_bench_graph_finds_its_task_without_the_harness(task_id):
+    """bench/served.py (what the throughput section's server runs) gets no bench run: it must find the task
+    in its prompts and do exactly the in-process work, or the server rows of section 7 measure something else."""
+    from bench.served import build as build_served
+
+    task = by_id(task_id)
+    app = build_served(0.0, 0.0, checkpointer=InMemorySaver())
+    out = await app.ainvoke({"messages": [{"role": "user", "content": task.request}]},
+                            {"configurable": {"thread_id": f"served-{task_id}"}}, context={"plan_library": False})
+    reference = await ameasure(build("plangate-cascade", model_s=0.0, tool_s=0.0), task)
+    assert reference.correct and out["messages"][-1].content
+    assert (out["metrics"]["llm_calls"], out["metrics"]["tool_calls"]) == (reference.model_calls, reference.tool_calls)
