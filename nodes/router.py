@@ -153,7 +153,8 @@ def router_flow(state: dict[str, Any], runtime: Any, services: Services) -> Flow
                 "route_reason": f"input rejected: {exc}", "plan": None, "plan_seen": plan_fingerprint(state.get("plan"))}
     usage = Usage()
     route, decision, reason = yield from route_flow(request, services, ctx, usage, state.get("messages") or [])
-    emit("route_decided", route=route, domain=decision.domain, confidence=decision.confidence, reason=reason)
+    emit("route_decided", route=route, proposed=decision.route, domain=decision.domain, confidence=decision.confidence,
+         reason=reason)
     metrics = {**update["metrics"].value, **usage.metrics()}
     if usage.notes:
         metrics["fallbacks"] = usage.notes
