@@ -25,7 +25,7 @@ from plangate.graph.intake import approval_policy, plan_update
 from plangate.graph.models.jsontext import parse_tool_call_text
 from plangate.graph.models.structured import Usage
 from plangate.graph.models.tiers import endpoint_profile
-from plangate.graph.offline import rules
+from plangate.graph.offline import coverage, rules
 from plangate.graph.services import Services, answer
 from plangate.nodes import prompts
 from plangate.tools.registry import CONVERSATION
@@ -93,7 +93,9 @@ def fast_reply_flow(state: dict[str, Any], runtime: Any, services: Services) -> 
     if usage.notes:
         metrics["fallbacks"] = usage.notes
         update["route_reason"] = f"{state.get('route_reason', '')} | fast path: {', '.join(usage.notes)}"
-    return {**answer(result_text(result, registry.meta(name).get("action") or request[:80]), state), **update, "step_results": {1: result}, "metrics": metrics}
+    text = result_text(result, registry.meta(name).get("action") or request[:80])
+    text += coverage.fast_note(request, name, registry)  # what the one tool call did not cover, said out loud
+    return {**answer(text, state), **update, "step_results": {1: result}, "metrics": metrics}
 
 
 def _tool_call(model: Any, request: str, domain: str, tools: list[str], services: Services, usage: Usage,

@@ -14,7 +14,7 @@ from plangate.graph.engine import plan_library
 from plangate.graph.engine.effects import Flow, ModelCall, StorePut
 from plangate.graph.engine.plan import ExecutionPlan
 from plangate.graph.models.structured import Usage
-from plangate.graph.offline import rules
+from plangate.graph.offline import coverage, rules
 from plangate.graph.services import Services, answer, elapsed_ms
 from plangate.nodes import prompts
 from plangate.nodes.fast_reply import result_text
@@ -65,6 +65,7 @@ def summarizer_flow(state: dict[str, Any], runtime: Any, services: Services) -> 
     except Exception as exc:  # the answer must still come: the rules write it
         usage.notes.append(f"summarizer_rules_fallback: {type(exc).__name__}")
         text = rules.summarize(request, rows, services.registry)
+    text += coverage.plan_note(request, state["plan"].get("steps") or [], services.registry)  # name what no step did
     store = getattr(runtime, "store", None)
     # Only plans that rest on the request alone: on a later turn the planner also saw the earlier turns
     # ("make it 10 minutes"), so its plan may not fit the next request with the same words.
