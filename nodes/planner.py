@@ -19,7 +19,7 @@ from plangate.graph.engine.plan import ExecutionPlan, PlanDraft, PlanValidationE
 from plangate.graph.events import emit
 from plangate.graph.intake import plan_update
 from plangate.graph.models.structured import StructuredFailure, Usage, ask_structured
-from plangate.graph.offline import rules
+from plangate.graph.offline import coverage, rules
 from plangate.graph.services import Services, answer
 from plangate.nodes import prompts
 
@@ -78,6 +78,7 @@ def _rules_fallback(state: dict[str, Any], exc: Exception, services: Services, c
     if plan is None:
         problems = exc.problems[:10] if isinstance(exc, StructuredFailure) else [str(exc)[:300]]
         text = "I couldn't make a valid plan for that. Problems:\n" + "\n".join(f"- {p}" for p in problems)
+        text += coverage.plan_note(request, [], services.registry)  # name each part of the request not done
         return {**answer(text), "error": str(exc), "metrics": metrics,
                 "route_reason": f"{state.get('route_reason', '')} | planner: {why}; rules fallback: the rules found no plan either"}
     emit("plan_created", plan_id=plan.plan_id, steps=len(plan.steps), version=plan.version, source="rules")

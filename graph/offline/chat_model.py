@@ -21,7 +21,7 @@ from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field
 
-from plangate.graph.offline import rules
+from plangate.graph.offline import advice, rules
 from plangate.tools.registry import REFERENCE, ToolRegistry
 
 ROUTE_SCHEMA, PLAN_SCHEMA, REPLAN_SCHEMA = "RouteDecision", "PlanDraft", "ReplanDecision"
@@ -101,7 +101,8 @@ class OfflineRulesModel(BaseChatModel):
         results = _block(messages, "step_results")
         if results is not None:
             return AIMessage(content=rules.summarize(request, results, registry))
-        return AIMessage(content=reply_text(_request(messages, last=True)))
+        latest = _request(messages, last=True)
+        return AIMessage(content=advice.answer(latest) or reply_text(latest))
 
     def _tool_call(self, request: str, names: list[str]) -> AIMessage:
         registry: ToolRegistry = self.registry

@@ -22,7 +22,9 @@ _QUANTITY = re.compile(r"\d")
 _TIME_WORDS = re.compile(r"\b(?:morning|afternoon|evening|night|tonight|weekend|week|month|noon|midday|midnight|am|pm|"
                          r"next|this|few|days?|o'clock)\b", re.IGNORECASE)
 _STATE = re.compile(r"\b(?:on|off|up|down|lock|unlock|locked|unlocked|open|" + "|".join(map(re.escape, vocabulary.STATE_WORDS))
-                    + r")\b|\d+(?:\.\d+)?\s*(?:%|percent|degrees?|°c?)?", re.IGNORECASE)
+                    + r")\b|\b(?:to|at|up to|down to)?\s*\d+(?:\.\d+)?\s*(?:%|percent|degrees?|°c?)|\b(?:to|at|up to|down to)\s+\d+(?:\.\d+)?\b",
+                    re.IGNORECASE)
+_NOW_WORDS = {"today", "tonight", "now"}
 
 
 def says_not_done(answer: str) -> bool:
@@ -56,6 +58,7 @@ def unexplained(task: Task, registry: ToolRegistry) -> list[str]:
             text = text.replace(value.lower(), " ")
             for word in re.findall(r"[\w'\-]+", value.lower()):
                 text = re.sub(rf"(?<![\w'])({re.escape(word)})(?![\w'])", " ", text, count=1)
+    unused = _unused_times(text, kinds)
     if kinds & {"datetime", "date"}:
         text = _remove(_remove(_remove(text, slots._CLOCK), slots._DAY_WORDS), slots._ISO_DATE)
         text = _remove(text, slots.MONTH_DATE)
@@ -64,15 +67,44 @@ def unexplained(task: Task, registry: ToolRegistry) -> list[str]:
         text = _remove(text, _STATE)
     if "device" in kinds:
         text = _remove(text, r"\b(?:" + "|".join(map(re.escape, vocabulary.ROOMS)) + r"|" + slots.DEVICE_NOUNS + r")\b")
-    return grammar.content_words(text)
+    return unused + grammar.content_words(text)
+
+
+def _unused_times(text: str, kinds: set[str]) -> list[str]:
+    """Times, dates and durations in `text` that a tool with these slot kinds cannot take ("at 7am" for a light)."""
+    found = []
+    if not kinds & {"duration_s", "duration_min"}:
+        found += [m.group(0).strip() for m in slots.DURATION.finditer(text)]
+    if not kinds & {"datetime"}:
+        found += [m.group(0).strip() for m in slots._CLOCK.finditer(text)]
+    if not kinds & {"datetime", "date"}:
+        days = [m.group(0) for p in (slots._DAY_WORDS, slots.MONTH_DATE, slots._ISO_DATE) for m in p.finditer(text)]
+        found += [d.strip() for d in days if d.strip().lower() not in _NOW_WORDS]
+    return found
+
+
+def review(tasks: list[Task], registry: ToolRegistry) -> list[Task]:
+    """Mark tool tasks with a time or number their tool cannot take: doing them without it would be wrong."""
+    for task in tasks:
+        numbers = quantities(unexplained(task, registry)) if task.kind == TOOL and task.problem is None else []
+        if numbers:
+            action = registry.meta(task.tool or "").get("action") or task.tool
+            task.problem = f"I couldn't use {', '.join(repr(n) for n in numbers)} with \"{action}\""
+    return tasks
+
+
+def analyse(text: str, registry: ToolRegistry, now: Any = None) -> list[Task]:
+    """The request's tasks (`grammar.parse`), each checked for quantities its tool cannot use."""
+    return review(grammar.parse(text, registry, now), registry)
 
 
 def quantities(words: Iterable[str]) -> list[str]:
-    return [w for w in words if _QUANTITY.search(w) or slots.DURATION.fullmatch(w)]
+    return [w for w in words if _QUANTITY.search(w) or slots.DURATION.fullmatch(w) or slots._DAY_WORDS.fullmatch(w)
+            or slots.MONTH_DATE.fullmatch(w) or slots._CLOCK.fullmatch(w)]
 
 
 def tasks_of(request: str, registry: ToolRegistry) -> list[Task]:
-    return grammar.parse(request, registry)
+    return analyse(request, registry)
 
 
 def _reason(task: Task) -> str:

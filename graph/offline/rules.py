@@ -40,7 +40,7 @@ class RuleDecision:
 
 def decide_route(text: str, registry: ToolRegistry, now: datetime | None = None) -> RuleDecision:
     """Route a request by rules, with a confidence that says whether every part of it is accounted for."""
-    tasks = grammar.parse(text, registry, now)
+    tasks = coverage.analyse(text, registry, now)
     doable = [t for t in tasks if t.actionable]
     undone = [t for t in tasks if t.kind in (OUT_OF_SCOPE, UNKNOWN) or t.problem]
     loose = {id(t): coverage.unexplained(t, registry) for t in doable}
@@ -51,6 +51,9 @@ def decide_route(text: str, registry: ToolRegistry, now: datetime | None = None)
             return RuleDecision("fast", CONVERSATION, SURE, "rules: small talk, answered directly")
         if all(t.kind == OUT_OF_SCOPE for t in undone):
             return RuleDecision("fast", CONVERSATION, SURE, "rules: asks for something no tool does; answered directly")
+        stuck = next((t for t in undone if t.kind == TOOL), None)
+        if stuck is not None:
+            return RuleDecision("plan", stuck.domain or CONVERSATION, UNSURE_PART, f"rules: {stuck.problem}")
         return RuleDecision("plan", CONVERSATION, LOST, "rules: no known domain keyword; needs a model or a plan")
     domains = list(dict.fromkeys(t.domain or "llm" for t in doable))
     first = next((t.domain for t in doable if t.domain), CONVERSATION)
@@ -102,7 +105,7 @@ def draft_plan(text: str, registry: ToolRegistry, now: datetime) -> dict[str, An
     for the step its condition reads; a reasoning question gets an `llm.generate` step over the results.
     What the rules cannot do gets no step: the answer names it (see `coverage.plan_note`).
     """
-    tasks = grammar.parse(text, registry, now)
+    tasks = coverage.analyse(text, registry, now)
     steps: list[dict[str, Any]] = []
     step_of: dict[int, int] = {}
     group: list[int] = []
