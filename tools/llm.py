@@ -60,4 +60,6 @@ def generate(prompt: str, context: str | dict[str, Any] | list[Any] | None = Non
     return {"message": str(reply.content), "llm_calls": 1}
 
 
-TOOLS = [describe_tool(generate, domain="llm", keywords=[], slots={"prompt": "text"}, action="write the text")]
+TOOLS = [describe_tool(generate, domain="llm", slots={"prompt": "text"}, action="write the text",
+                       keywords=["write", "draft", "compose", "rewrite", "summarize", "summarise", "sum up", "come up with",
+                                 "a poem", "a haiku", "a limerick", "a toast"])]

@@ -38,6 +38,8 @@ class Verdict:
 def acted_domains(obs: Observation) -> Counter[str]:
     """Actions per domain; reasoning steps count only when the label asks for writing."""
     found = Counter(name.split(".", 1)[0] for name in obs.acted)
+    if obs.request.domains == {REASONING} and obs.route == "fast" and found == Counter({CONVERSATION: 1}):
+        return Counter({REASONING: 1})  # a lone writing request: the direct reply is the writing
     if REASONING not in obs.request.domains:
         found.pop(REASONING, None)
     return found

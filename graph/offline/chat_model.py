@@ -206,8 +206,8 @@ def reply_text(prompt: str) -> str:
             return reply + _CAPABILITIES if reply in ("", "Hello! ") else reply
     snippet = " ".join(prompt.split())[:200]
     return (
-        "I'm running on the offline rules model, so I can act on timers, calendar, weather, smart home, "
-        f"search, memory and notifications, but not write free text about: {snippet!r}. "
+        f"I didn't do {snippet!r}: I'm running on the offline rules model, so I can act on timers, calendar, weather, "
+        "smart home, search, memory and notifications, but not write free text. "
         "Set OPENAI_API_KEY or PLANGATE_BASE_URL to use a real model."
     )
 

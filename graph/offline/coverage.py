@@ -86,7 +86,8 @@ def _unused_times(text: str, kinds: set[str]) -> list[str]:
 def review(tasks: list[Task], registry: ToolRegistry) -> list[Task]:
     """Mark tool tasks with a time or number their tool cannot take: doing them without it would be wrong."""
     for task in tasks:
-        numbers = quantities(unexplained(task, registry)) if task.kind == TOOL and task.problem is None else []
+        checkable = task.kind == TOOL and task.problem is None and not task.lookup  # a lookup's numbers are its test's
+        numbers = quantities(unexplained(task, registry)) if checkable else []
         if numbers:
             action = registry.meta(task.tool or "").get("action") or task.tool
             task.problem = f"I couldn't use {', '.join(repr(n) for n in numbers)} with \"{action}\""

@@ -33,6 +33,8 @@ _ADVICE = re.compile("|".join(f"(?:{p})" for p, _, _ in vocabulary.ADVICE), re.I
 _OPENER = re.compile(r"^(?:(?:" + "|".join(sorted(map(re.escape, vocabulary.OPENERS), key=len, reverse=True))
                      + r")\b[\s,!.]*)+", re.IGNORECASE)
 _QUESTION = re.compile(vocabulary.QUESTION, re.IGNORECASE)
+_VERB = re.compile(r"^(?:" + "|".join(vocabulary.ACTION_VERBS) + r")\b", re.IGNORECASE)
+_QUOTED = re.compile(r"\"[^\"]*\"|(?<!\w)'[^']*'(?!\w)")
 _WORD = re.compile(r"[a-z0-9'][a-z0-9'\-]*", re.IGNORECASE)
 
 
@@ -88,7 +90,8 @@ def normalize(text: str) -> str:
 
 def split(text: str) -> list[tuple[str, bool]]:
     """(piece, waits for the pieces before) for each piece between joins."""
-    parts = _JOIN.split(text)
+    quoted = [(m.start(), m.end()) for m in _QUOTED.finditer(text)]
+    parts = _JOIN.split(text) if not quoted else _split_outside(text, quoted)
     pieces: list[tuple[str, bool]] = []
     sequential = False
     for index, part in enumerate(parts):
@@ -100,6 +103,17 @@ def split(text: str) -> list[tuple[str, bool]]:
             pieces.append((piece, sequential))
         sequential = False
     return pieces
+
+
+def _split_outside(text: str, quoted: list[tuple[int, int]]) -> list[str]:
+    """Like _JOIN.split, but a join inside quotes is part of the quoted words."""
+    parts, last = [], 0
+    for match in _JOIN.finditer(text):
+        if any(a <= match.start() < b for a, b in quoted):
+            continue
+        parts += [text[last:match.start()], match.group(0)]
+        last = match.end()
+    return [*parts, text[last:]]
 
 
 def strip_opener(piece: str) -> str:
@@ -173,9 +187,12 @@ def _ellipsis(piece: str, tasks: list[Task], registry: ToolRegistry, now: dateti
     if not own:
         return None
     args = matching.extract_args(piece, tool, registry, now)
+    theirs = matching.slot_kinds(registry, before.tool)
     for arg, kind in kinds.items():
-        if kind in INHERITABLE and arg not in own and arg in before.args and before.tool == tool:
-            args[arg] = before.args[arg]
+        source = next((a for a, k in theirs.items() if k == kind), None)
+        carried = kind in ("place", "device") or (kind in INHERITABLE and before.tool == tool)
+        if carried and arg not in own and source in before.args:
+            args[arg] = before.args[source]
     args.update(own)
     return Task(piece, TOOL, tool, args, ellipsis=True)
 
@@ -183,7 +200,7 @@ def _ellipsis(piece: str, tasks: list[Task], registry: ToolRegistry, now: dateti
 def _absorb(piece: str, tasks: list[Task], registry: ToolRegistry, now: datetime) -> bool:
     """Join `piece` to the task before when that task takes free text ("remember that X and Y")."""
     before = tasks[-1] if tasks else None
-    if before is None or before.kind != TOOL or before.tool is None or before.lookup:
+    if before is None or before.kind != TOOL or before.tool is None or before.lookup or _VERB.match(piece):
         return False
     if not set(matching.slot_kinds(registry, before.tool).values()) & {"text", "title"}:
         return False
@@ -192,20 +209,32 @@ def _absorb(piece: str, tasks: list[Task], registry: ToolRegistry, now: datetime
     return True
 
 
+def opens_with_keyword(text: str, registry: ToolRegistry) -> bool:
+    """Whether the clause starts with one of its domain's keywords (an imperative: "write a haiku")."""
+    found = matching.hits(unquoted(strip_opener(text)), registry)
+    return bool(found) and found[0].start == 0
+
+
+def unquoted(text: str) -> str:
+    """`text` with quoted words blanked: "that reads "Meeting moved"" names no calendar task."""
+    return _QUOTED.sub(lambda m: " " * len(m.group(0)), text)
+
+
 def classify(piece: str, tasks: list[Task], registry: ToolRegistry, now: datetime, sequential: bool) -> list[Task]:
     """The task(s) one piece adds; [] when it only adds words to the task before."""
-    found = matching.hits(piece, registry)
+    found = matching.hits(unquoted(piece), registry)
     if not content_words(piece) and not found:
-        return []
+        return [Task(piece, UNKNOWN, sequential=sequential)] if _VERB.match(piece) else []  # "set it to that now"
     if _out_of_scope(piece, found):
         return [Task(piece, OUT_OF_SCOPE)]
-    domain, _ = matching.best_domain(piece, registry)
+    domain, _ = matching.best_domain(unquoted(piece), registry)
     if domain is not None:
-        task = tool_task(piece, choose_tool(piece, domain, registry, now), registry, now, tasks)
+        task = tool_task(piece, choose_tool(unquoted(piece), domain, registry, now), registry, now, tasks)
         task.sequential = sequential
-        task.ambiguous = matching.ambiguous(piece, registry)
+        first = next((h for h in found if len(h.domains) == 1), None)  # the verb's domain disagrees: contested
+        task.ambiguous = matching.ambiguous(unquoted(piece), registry) or (first is not None and domain not in first.domains)
         same = next((t for t in tasks if t.kind == TOOL and t.tool == task.tool and t.args == task.args), None)
-        reasoning = Task(piece, REASONING, derived=True) if _is_reasoning(piece) else None
+        reasoning = Task(piece, REASONING, derived=True) if _is_reasoning(piece) and domain not in vocabulary.REPLY_DOMAINS else None
         return [t for t in ((None if same else task), reasoning) if t is not None]
     if _is_reasoning(piece) or (_ADVICE.search(piece) and re.search(r"\b(?:i|we)\b", piece, re.IGNORECASE)):
         if _previous_tool(tasks) is None and _ADVICE.search(piece):  # "do I need a coat in Oslo": look it up first
@@ -231,7 +260,8 @@ def _drop_headers(tasks: list[Task], registry: ToolRegistry) -> list[Task]:
     kept = []
     for index, task in enumerate(tasks):
         later = [t for t in tasks[index + 1:] if t.kind == TOOL and t.domain == task.domain and t.ellipsis]
-        missing = task.tool is not None and not set(task.args) & _specific_args(task.tool, registry)
+        kinds = matching.slot_kinds(registry, task.tool) if task.tool else {}
+        missing = task.tool is not None and not any(kinds.get(a) not in matching.TEXT_SLOTS for a in task.args)
         if task.kind == TOOL and missing and len(later) >= 2 and not task.lookup and task.condition is None:
             continue
         kept.append(task)

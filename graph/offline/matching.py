@@ -207,7 +207,7 @@ def extract_args(text: str, name: str, registry: ToolRegistry, now: datetime,
             found = slots.date_in(text, now)
             value = found.date().isoformat() if found else None
         elif kind == "place":
-            value = place or _bare_place(text, keywords)
+            value = place or (_bare_place(text, keywords) if arg in required_args(registry, name) else None)
         elif kind == "device":
             value = slots.device_in(text)
         elif kind == "device_state":

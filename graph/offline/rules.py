@@ -21,8 +21,10 @@ from plangate.graph.offline.matching import (  # noqa: F401  (re-exported: the r
     extract_args,
     pick_tool,
     refs,
+    required_args,
     uses_earlier_result,
 )
+from plangate.graph.offline.vocabulary import REPLY_DOMAINS
 from plangate.graph.offline.vocabulary import SMALLTALK as SMALLTALK_PATTERN
 from plangate.tools.registry import CONVERSATION, ToolRegistry
 
@@ -46,6 +48,9 @@ def decide_route(text: str, registry: ToolRegistry, now: datetime | None = None)
     loose = {id(t): coverage.unexplained(t, registry) for t in doable}
     words = sorted({w for found in loose.values() for w in found})
     words += [f"{t.text!r} names several domains" for t in doable if t.ambiguous]
+    for task in doable:
+        missing = required_args(registry, task.tool) - set(task.args) if task.kind == TOOL and task.tool else set()
+        words += [f"{task.text!r} needs {', '.join(sorted(missing))}"] if missing else []
     if not doable:
         if not undone:
             return RuleDecision("fast", CONVERSATION, SURE, "rules: small talk, answered directly")
@@ -65,6 +70,10 @@ def decide_route(text: str, registry: ToolRegistry, now: datetime | None = None)
         unsure = f"; words not accounted for: {', '.join(words)}"
     confidence = SURE if not unsure else (UNSURE_PART if undone else UNSURE_WORDS)
     single = len(doable) == 1 and doable[0].kind == TOOL and doable[0].condition is None
+    if single and not undone and first in REPLY_DOMAINS:
+        opens = grammar.opens_with_keyword(doable[0].text, registry)  # "write a haiku", not "where did I write it down"
+        return RuleDecision("fast", CONVERSATION, confidence if opens else UNSURE_WORDS,
+                            f"rules: asks for writing, answered directly{unsure}")
     if single and not undone:
         return RuleDecision("fast", first, confidence, f"rules: a single {first} request{unsure}")
     kinds = [t for t in doable if t.kind == TOOL]
@@ -117,8 +126,8 @@ def draft_plan(text: str, registry: ToolRegistry, now: datetime) -> dict[str, An
         if steps and (task.sequential or uses_result):
             waits, group = list(group), []
         step_id = len(steps) + 1
-        if task.kind == REASONING:
-            before = sorted(step_of.values())
+        if task.kind == REASONING or task.domain in REPLY_DOMAINS:
+            before = sorted(step_of.values()) if task.kind == REASONING or uses_result or task.sequential else []
             step = {"tool": "llm.generate", "args": {"prompt": task.text, **({"context": refs(before)} if before else {})},
                     "depends_on": before}
         else:

@@ -16,6 +16,8 @@ TYPOS: dict[str, str] = {
     "thx": "thanks", "ty": "thanks", "whats": "what's", "hows": "how's", "its": "it's", "im": "i'm",
     "dont": "don't", "doesnt": "doesn't", "isnt": "isn't", "wanna": "want to", "gonna": "going to",
     "tonite": "tonight", "mins": "minutes", "min": "minutes", "secs": "seconds", "hrs": "hours", "hr": "hour",
+    "tmer": "timer", "timmer": "timer", "secnds": "seconds", "seconds.": "seconds", "minuts": "minutes",
+    "reminde me": "remind me", "calander": "calendar", "forcast": "forecast", "thru": "through",
     "notifiy": "notify", "notfy": "notify", "thermo": "thermostat", "lite": "light", "lites": "lights",
 }
 
@@ -30,7 +32,7 @@ can could would will shall should may might must want wanna need needs let lets 
 show know see check find make set put have has had any some all every one ones bit little much many few
 today now tonight currently moment right-now outside there's there're today's anything something
 first next after before afterwards later soon then finally also additionally plus
-another start begin new other second called named titled saying says said running goes send list that's
+inside indoors here another start begin new other second called named titled saying says said running goes send list that's
 all everything else
 """.split())
 
@@ -45,6 +47,12 @@ OPENERS = (
     "i want you to", "i would like you to", "go ahead and", "quickly", "just", "also", "now", "first", "and",
     "thanks", "thank you", "cool", "great",
 )
+
+# Verbs that start a new command: a clause opening with one is never free text of the clause before.
+ACTION_VERBS = ("set", "turn", "switch", "add", "put", "check", "send", "tell", "text", "call", "book", "remind",
+                "start", "stop", "cancel", "make", "get", "show", "find", "search", "lock", "unlock", "open", "close",
+                "play", "order", "buy", "read", "list", "delete", "remove", "dim", "wake", "notify", "remember",
+                "forget", "schedule", "look", "write", "draft", "crank", "pull", "grab")
 
 # Markers that turn a clause into a condition on a result ("if it's below zero"); "whether" asks a question.
 CONDITION_MARKERS = ("only if", "in case", "if", "when", "whenever", "once", "unless")
@@ -98,7 +106,7 @@ NEGATIONS = r"^(?:not|no|it'?s not|it isn'?t|they'?re not|they aren'?t|otherwise
 # Clauses that reason over an earlier result instead of calling a tool ("do I need a jacket?").
 REASONING = (
     r"\b(?:do|should|would|will|must) i (?:need|bring|take|wear|pack|grab|put on|go)\b",
-    r"\b(?:is it|it's|will it be) (?:[\w-]+ ){0,2}(?:enough )?(?:for|to) (?:a |an |go )?\w+",
+    r"\b(?:is it|it's|will it be) (?:[\w-]+ )?(?:enough )?for (?:a |an )?\w+|\b(?:too|enough) \w+ to go\b",
     r"\b(?:t-?shirt|shorts|jacket|coat|umbrella|sunscreen) weather\b",
     r"\b(?:summari[sz]e|sum up|compare|which (?:one|city|is|of them)|warmer|colder|hotter|better|worse)\b",
     r"\btell me (?:a joke|something) about (?:it|that|them)\b",
@@ -128,12 +136,17 @@ OUT_OF_SCOPE = (
 GENERIC_VERBS = frozenset({"book", "add", "put", "find", "search", "search for", "look up", "order", "stop", "push",
                            "schedule", "cancel", "delete", "remove", "event", "notify", "let me know"})
 
+# Domains whose lone task the direct reply does itself: "write a haiku" is answered, not planned.
+REPLY_DOMAINS = frozenset({"llm"})
+
 # Small talk (greetings, thanks, questions about the assistant) answered without a tool.
 SMALLTALK = (
     r"^\s*(?:hi|hello|hey|yo|good (?:morning|afternoon|evening|night)|thanks?(?: you)?|thank you|thanks a lot|"
     r"how are you|how'?s it going|who are you|what are you|what'?s your name|are you (?:a )?\w+|what can you do|"
     r"what are you able to|help|can you help|tell me a joke|tell me something|bye|goodbye|cheers|see you|"
-    r"you'?re \w+|ok(?:ay)?|cool|nevermind|never mind|sorry|can you hear me|are you listening)\b"
+    r"you'?re \w+|ok(?:ay)?|cool|nevermind|never mind|sorry|can you hear me|are you listening|sup|who made you|"
+    r"how do you|do you have (?:feelings|a name)|know any (?:good )?jokes|that'?s (?:perfect|great|wrong|all)|"
+    r"that was \w+)\b"
 )
 
 # Device words for rooms, so "the kitchen and bedroom lights" lends "lights" to "the kitchen".
