@@ -35,6 +35,7 @@ _OPENER = re.compile(r"^(?:(?:" + "|".join(sorted(map(re.escape, vocabulary.OPEN
 _QUESTION = re.compile(vocabulary.QUESTION, re.IGNORECASE)
 _VERB = re.compile(r"^(?:" + "|".join(vocabulary.ACTION_VERBS) + r")\b", re.IGNORECASE)
 _QUOTED = re.compile(r"\"[^\"]*\"|(?<!\w)'[^']*'(?!\w)")
+_DIGEST = re.compile(vocabulary.DIGEST, re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9'][a-z0-9'\-]*", re.IGNORECASE)
 
 
@@ -54,6 +55,7 @@ class Task:
     derived: bool = False  # a reasoning question found inside a tool clause
     ellipsis: bool = False  # its verb came from the clause before ("and another for 20 minutes")
     ambiguous: bool = False  # only keywords of several domains named it ("cancel it")
+    refers: bool = False  # its free text is the result of the task before ("send a summary")
 
     @property
     def domain(self) -> str | None:
@@ -164,6 +166,16 @@ def _own_values(piece: str, tool: str, registry: ToolRegistry, now: datetime) ->
     return {a: v for a, v in matching.extract_args(piece, tool, registry, now).items() if kinds.get(a) not in matching.TEXT_SLOTS}
 
 
+def _parallel_text(piece: str, before: Task, registry: ToolRegistry) -> Task | None:
+    """"notes about taxes and about insurance": the same preposition again starts a second free-text value."""
+    lead = re.match(r"(about|for|on|regarding|mentioning)\s+(\S.*)", piece, re.IGNORECASE)
+    kinds = matching.slot_kinds(registry, before.tool or "")
+    arg = next((a for a, k in kinds.items() if k == "text" and a in before.args), None)
+    if not lead or arg is None or not re.search(rf"\b{lead.group(1)}\s+\w", before.text, re.IGNORECASE):
+        return None
+    return Task(piece, TOOL, before.tool, {**before.args, arg: lead.group(2)}, ellipsis=True)
+
+
 def _ellipsis(piece: str, tasks: list[Task], registry: ToolRegistry, now: datetime) -> Task | None:
     """`piece` as one more task for the tool before it ("another for 20 minutes", "and London"), if it fills a slot."""
     before = _previous_tool(tasks)
@@ -171,6 +183,10 @@ def _ellipsis(piece: str, tasks: list[Task], registry: ToolRegistry, now: dateti
         return None
     tool = before.tool
     own = _own_values(piece, tool, registry, now)
+    if not own:
+        parallel = _parallel_text(piece, before, registry)
+        if parallel is not None:
+            return parallel
     if not own:  # "cancel the tea timer and set a new one for 6 minutes": another tool of the domain takes it
         tool = matching.pick_tool(piece, before.domain, registry, now)
         own = _own_values(piece, tool, registry, now)
@@ -217,7 +233,9 @@ def opens_with_keyword(text: str, registry: ToolRegistry) -> bool:
 
 def unquoted(text: str) -> str:
     """`text` with quoted words blanked: "that reads "Meeting moved"" names no calendar task."""
-    return _QUOTED.sub(lambda m: " " * len(m.group(0)), text)
+    blanked = _QUOTED.sub(lambda m: " " * len(m.group(0)), text)
+    colon = re.search(r"^\s*\w[^:]*?:\s", blanked)  # "ping me: meeting moved to 3pm": what follows is the message
+    return blanked[: colon.end()] + " " * (len(blanked) - colon.end()) if colon else blanked
 
 
 def classify(piece: str, tasks: list[Task], registry: ToolRegistry, now: datetime, sequential: bool) -> list[Task]:
@@ -227,7 +245,10 @@ def classify(piece: str, tasks: list[Task], registry: ToolRegistry, now: datetim
         return [Task(piece, UNKNOWN, sequential=sequential)] if _VERB.match(piece) else []  # "set it to that now"
     if _out_of_scope(piece, found):
         return [Task(piece, OUT_OF_SCOPE)]
-    domain, _ = matching.best_domain(unquoted(piece), registry)
+    domain, scores = matching.best_domain(unquoted(piece), registry)
+    context = _previous_tool(tasks)
+    if domain is not None and matching.ambiguous(unquoted(piece), registry) and context and context.domain in scores:
+        domain = context.domain  # "what timers are running and cancel the pasta one": the timer just named
     if domain is not None:
         task = tool_task(piece, choose_tool(unquoted(piece), domain, registry, now), registry, now, tasks)
         task.sequential = sequential
@@ -235,6 +256,10 @@ def classify(piece: str, tasks: list[Task], registry: ToolRegistry, now: datetim
         task.ambiguous = matching.ambiguous(unquoted(piece), registry) or (first is not None and domain not in first.domains)
         same = next((t for t in tasks if t.kind == TOOL and t.tool == task.tool and t.args == task.args), None)
         reasoning = Task(piece, REASONING, derived=True) if _is_reasoning(piece) and domain not in vocabulary.REPLY_DOMAINS else None
+        kinds = set(matching.slot_kinds(registry, task.tool or "").values())
+        if reasoning is not None and "text" in kinds and tasks and _DIGEST.search(piece):
+            task.refers = task.sequential = True  # "send a summary to my phone": summarize, then send it
+            return [Task(piece, REASONING, sequential=sequential), task]
         return [t for t in ((None if same else task), reasoning) if t is not None]
     if _is_reasoning(piece) or (_ADVICE.search(piece) and re.search(r"\b(?:i|we)\b", piece, re.IGNORECASE)):
         if _previous_tool(tasks) is None and _ADVICE.search(piece):  # "do I need a coat in Oslo": look it up first

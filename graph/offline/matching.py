@@ -89,11 +89,28 @@ def ambiguous(text: str, registry: ToolRegistry) -> bool:
     return bool(found) and all(len(h.domains) > 1 for h in found)
 
 
-def best_domain(text: str, registry: ToolRegistry) -> tuple[str | None, dict[str, float]]:
+def best_domain(text: str, registry: ToolRegistry, now: datetime | None = None) -> tuple[str | None, dict[str, float]]:
+    """The best-scoring domain; between equals, the one with a tool that can fill a specific slot from the text
+    ("delete the yoga class on wednesday": a calendar day, not a timer)."""
     scores = domain_scores(text, registry)
     if not scores:
         return None, scores
-    return max(scores, key=lambda d: scores[d]), scores
+    now = now or datetime.now().astimezone()
+
+    found = hits(text, registry)
+
+    def fills(domain: str) -> bool:
+        named = [n for n in registry.tools_in(domain) if any(h.keyword in registry.keywords(n) for h in found)]
+        return any(_fillable(text, kind, now) for name in named
+                   for kind in set(slot_kinds(registry, name).values()) & SPECIFIC_SLOTS)
+
+    best = max(scores, key=lambda d: (scores[d], fills(d)))
+    first = next((h for h in found if len(h.domains) == 1), None)
+    if first is not None and first.start == 0 and best not in first.domains:
+        nouns = domain_nouns(best, registry)  # "draft an email about the meeting": the verb, not the noun, decides
+        if all(h.keyword in nouns for h in found if best in h.domains):
+            (best,) = first.domains
+    return best, scores
 
 
 def slot_kinds(registry: ToolRegistry, name: str) -> dict[str, str]:

@@ -92,6 +92,9 @@ def _text_args(task: Task, registry: ToolRegistry, now: datetime, waits: list[in
         fresh = extract_args(task.text, task.tool, registry, now, waits)
         kinds = registry.meta(task.tool).get("slots", {})
         args.update({a: v for a, v in fresh.items() if kinds.get(a) == "text"})
+        if task.refers:  # "send a summary": the text is the step before's result
+            args.update({a: f"{args.get(a) or task.text}: {refs(waits)}" for a, k in kinds.items()
+                         if k == "text" and "{{" not in str(args.get(a) or "")})
     return args
 
 

@@ -108,10 +108,12 @@ REASONING = (
     r"\b(?:do|should|would|will|must) i (?:need|bring|take|wear|pack|grab|put on|go)\b",
     r"\b(?:is it|it's|will it be) (?:[\w-]+ )?(?:enough )?for (?:a |an )?\w+|\b(?:too|enough) \w+ to go\b",
     r"\b(?:t-?shirt|shorts|jacket|coat|umbrella|sunscreen) weather\b",
-    r"\b(?:summari[sz]e|sum up|compare|which (?:one|city|is|of them)|warmer|colder|hotter|better|worse)\b",
+    r"\b(?:summari[sz]e|summary|recap|overview|sum up|compare|which (?:one|city|is|of them)|warmer|colder|hotter|better|worse)\b",
     r"\btell me (?:a joke|something) about (?:it|that|them)\b",
 )
 ADVICE_DOMAIN = "weather"  # advice about what to wear or bring rests on a weather lookup
+# Free text that is a digest of earlier results ("send me a summary"): written first, then sent.
+DIGEST = r"\b(?:summary|recap|overview|digest)\b"
 # Sentences the offline model answers from a weather result: item pattern -> (test, threshold °C).
 ADVICE: list[tuple[str, str, float]] = [
     (r"umbrella|raincoat|rain jacket|wellies|rain boots", "rain", 40.0),
