@@ -363,20 +363,21 @@ def evaluate(args: argparse.Namespace) -> int:
         except plot.PlotUnavailable as exc:
             err.print(f"[yellow]{exc}[/yellow]")
     pairs = list(zip(observations, verdicts, strict=True))
+    wide = out if out.is_terminal else Console(highlight=False, soft_wrap=True, width=150)  # files and pipes: no 80-col wrap
     if args.json:
         dump_json(report.as_json(scores, rows, rec, pairs, written))
     else:
         models = "the offline rules model" if _offline(ctx) else "the configured endpoint"
-        out.print(report.summary_table(scores, f"plangate eval: {ctx.router_mode} router on {models} "
+        wide.print(report.summary_table(scores, f"plangate eval: {ctx.router_mode} router on {models} "
                                                f"(fast_threshold {ctx.fast_threshold:g}, plan_threshold {ctx.plan_threshold:g})"))
-        out.print(report.calibration_table(rows))
+        wide.print(report.calibration_table(rows))
         for line in report.recommendation_lines(rec):
-            out.print(line)
+            wide.print(line)
         problems = report.problems_table(pairs)
         if problems is not None:
-            out.print(problems)
+            wide.print(problems)
         if written:
-            out.print(f"[dim]reliability plot: {written}[/dim]")
+            wide.print(f"[dim]reliability plot: {written}[/dim]")
     failed = scores.confident_wrong or scores.dropped
     return 1 if args.strict and failed else 0
 
