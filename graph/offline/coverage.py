@@ -37,8 +37,11 @@ def _remove(text: str, pattern: re.Pattern[str] | str) -> str:
 
 
 def unexplained(task: Task, registry: ToolRegistry) -> list[str]:
-    """Words of a tool task that neither its keywords, nor the slots its tool takes, nor filler explain."""
-    if task.kind != TOOL or task.tool is None:
+    """Words of a tool task that neither its keywords, nor the slots its tool takes, nor filler explain.
+
+    A tool that declares no slots leaves its arguments to the model (the fast path's call fills them): its
+    clause is accounted for as a whole, and only the clause split can leave something over."""
+    if task.kind != TOOL or task.tool is None or not matching.slot_kinds(registry, task.tool):
         return []
     kinds = set(matching.slot_kinds(registry, task.tool).values())
     text = f" {grammar.normalize(task.text).lower()} "

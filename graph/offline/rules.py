@@ -49,7 +49,8 @@ def decide_route(text: str, registry: ToolRegistry, now: datetime | None = None)
     words = sorted({w for found in loose.values() for w in found})
     words += [f"{t.text!r} names several domains" for t in doable if t.ambiguous]
     for task in doable:
-        missing = required_args(registry, task.tool) - set(task.args) if task.kind == TOOL and task.tool else set()
+        fills = task.kind == TOOL and task.tool and registry.meta(task.tool).get("slots")  # else the model fills them
+        missing = required_args(registry, task.tool) - set(task.args) if fills and task.tool else set()
         words += [f"{task.text!r} needs {', '.join(sorted(missing))}"] if missing else []
     if not doable:
         if not undone:

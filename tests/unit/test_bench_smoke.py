@@ -69,3 +69,12 @@ def test_bare_graph_has_the_same_supersteps():
     bare_config = {"configurable": {"thread_id": "bare"}}
     bare.invoke({"messages": [{"role": "user", "content": "x"}]}, bare_config)
     assert schedule_of(bare, bare_config) == schedule
+
+
+def test_the_cascade_rules_decide_most_of_the_bench_mix_and_the_trap_is_no_longer_sure():
+    from bench.gate_share import TARGET, rules_decided, target_row
+
+    found = rules_decided()
+    assert found["share"] > TARGET and found["total"] == 39
+    assert "c24" in [task for task, _ in found["unsure"]]  # "... and then tell Anna": a clause with no tool
+    assert target_row()[2] == "✅"
