@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from plangate.graph.eval.dataset import CONVERSATION, REASONING
 from plangate.graph.eval.runner import Observation
 from plangate.graph.eval.scoring import Verdict
 
@@ -37,7 +38,8 @@ def bins(observations: Sequence[Observation], verdicts: Sequence[Verdict], edges
 def right_if_fast(obs: Observation) -> bool:
     """Whether taking the fast path with the proposed domain would have been right."""
     label = obs.request
-    return label.route == "fast" and {obs.domain} == set(label.domains)
+    domain = REASONING if obs.domain == CONVERSATION and label.domains == {REASONING} else obs.domain  # see scoring
+    return label.route == "fast" and {domain} == set(label.domains)
 
 
 @dataclass(frozen=True)

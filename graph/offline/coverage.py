@@ -152,18 +152,21 @@ def plan_note(request: str, steps: Iterable[Mapping[str, Any]], registry: ToolRe
     """The note for a plan's answer: the parts of the request no step of the plan covers."""
     tools = [str(step.get("tool") or "") for step in steps]
     unused = list(tools)
-    lines = []
     tasks = tasks_of(request, registry)
     wanted = [t for t in tasks if t.kind == TOOL and t.tool]
+    missing = []
     for task in sorted(wanted, key=lambda t: t.problem is not None):  # doable tasks claim the steps first
         match = next((t for t in unused if t == task.tool), None) or next(
             (t for t in unused if t.split(".", 1)[0] == task.domain), None)
         if match is not None:
             unused.remove(match)
         else:
-            lines.append((tasks.index(task), _line(task, _reason(task))))
+            missing.append(task)
+    # A step the request's words did not foresee (an app's own tool) may have done what they could not place.
+    other_tools = [t for t in unused if t.split(".", 1)[0] not in vocabulary.REPLY_DOMAINS]
+    lines = [] if other_tools else [(tasks.index(t), _line(t, _reason(t))) for t in missing]
     for index, task in enumerate(tasks):
-        if task.kind in (OUT_OF_SCOPE, UNKNOWN) and tools != ["llm.generate"]:
+        if task.kind == OUT_OF_SCOPE or (task.kind == UNKNOWN and not unused):
             lines.append((index, _line(task, _reason(task))))
         elif task.kind == REASONING and task.problem:
             lines.append((index, _line(task, task.problem)))

@@ -24,7 +24,7 @@ TOOL, REASONING, SMALLTALK, OUT_OF_SCOPE, UNKNOWN = "tool", "reasoning", "smallt
 INHERITABLE = ("place", "device", "device_state", "date")  # what an ellipsis or "it" takes from the task before
 _SEQ = r"and then|and after that|after that|afterwards|then"
 _PAR = r"and also|and|also|plus|as well as|or"
-_JOIN = re.compile(rf"(\s*(?:[;!?]+|\.(?=\s|$)|,)\s*(?:(?:{_SEQ}|{_PAR})\b)?\s*|\s+(?:{_SEQ}|{_PAR})\s+|\s*[&+]\s+)",
+_JOIN = re.compile(rf"(\s*(?:(?<=[\w\"')])[;!?]+|\.(?=\s|$)|,)\s*(?:(?:{_SEQ}|{_PAR})\b)?\s*|\s+(?:{_SEQ}|{_PAR})\s+|\s*[&+]\s+)",
                    re.IGNORECASE)
 _SMALLTALK = re.compile(vocabulary.SMALLTALK, re.IGNORECASE)
 _REASONING = [re.compile(p, re.IGNORECASE) for p in vocabulary.REASONING]
@@ -260,7 +260,8 @@ def classify(piece: str, tasks: list[Task], registry: ToolRegistry, now: datetim
         if reasoning is not None and "text" in kinds and tasks and _DIGEST.search(piece):
             task.refers = task.sequential = True  # "send a summary to my phone": summarize, then send it
             return [Task(piece, REASONING, sequential=sequential), task]
-        return [t for t in ((None if same else task), reasoning) if t is not None]
+        # "how's the weather in Milan, is it t-shirt weather?": the question needs no second lookup
+        return [t for t in ((None if same and reasoning else task), reasoning) if t is not None]
     if _is_reasoning(piece) or (_ADVICE.search(piece) and re.search(r"\b(?:i|we)\b", piece, re.IGNORECASE)):
         if _previous_tool(tasks) is None and _ADVICE.search(piece):  # "do I need a coat in Oslo": look it up first
             lookup = tool_task(piece, matching.pick_tool(piece, vocabulary.ADVICE_DOMAIN, registry, now), registry, now, tasks) \
