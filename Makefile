@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck soak bench local-llm local-llm-stop local-llm-install clean serve serve-auth
+.PHONY: demo test lint typecheck soak bench eval local-llm local-llm-stop local-llm-install clean serve serve-auth
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	PLANGATE_DB=$${PLANGATE_DB:-.plangate-demo.sqlite} $(BIN)/plangate "set a timer for 10 minutes and add dentist tomorrow at 9am to my calendar, then notify me when done"
 	PLANGATE_DB=$${PLANGATE_DB:-.plangate-demo.sqlite} $(BIN)/plangate "set a tea timer for 3 minutes"
+
+# Score the gate and the planner on the labelled requests in tests/data/gate (offline unless an endpoint is set);
+# EVAL_DATA picks other JSONL files, the plot goes to plangate-eval-reliability.png.
+eval: $(STAMP)
+	$(BIN)/plangate eval $${EVAL_DATA:-tests/data/gate} --strict
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from bench import plots
+from bench import gate_share, plots
 from bench.plots import LABELS
 from bench.stats import median
 
@@ -305,7 +305,7 @@ def write(folder: Path) -> list[Path]:
     meta = _load(folder, "run")
     lines = header(meta)
     written: list[Path] = []
-    target_rows = targets(lat, ovh, scl)
+    target_rows = targets(lat, ovh, scl) + [gate_share.target_row()]
     if target_rows:
         lines += ["## Targets", ""] + _table(["target", "measured", "verdict"], target_rows) + [""]
     if lat:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import fields
 from functools import partial
 from typing import Any
@@ -57,12 +57,13 @@ def build_graph(
     store: Any = None,
     tools: Mapping[str, Iterable[BaseTool]] | None = None,
     models: Mapping[str, BaseChatModel] | None = None,
-    include_builtin_tools: bool = True,
+    include_builtin_tools: bool | Collection[str] = True,
     name: str = "plangate",
 ) -> PlangateGraph:
     """Compile the plangate graph.
 
     tools: extra tools by domain (`{"crm": [lookup_customer]}`), named `crm.lookup_customer` in plans.
+    include_builtin_tools: True (every built-in domain), False (none), or the built-in domains to keep.
     models: `{"weak"|"default"|"strong": BaseChatModel}`; tiers not given come from the endpoint or
     the offline rules model.
     """

@@ -28,7 +28,7 @@ from plangate.graph.io import IO
 from plangate.graph.models.jsontext import parse_tool_call_text
 from plangate.graph.models.structured import Usage
 from plangate.graph.models.tiers import endpoint_profile
-from plangate.graph.offline import rules
+from plangate.graph.offline import coverage, rules
 from plangate.graph.services import Services, answer
 from plangate.graph.state import AgentState, StepResult
 from plangate.nodes import prompts
@@ -98,7 +98,9 @@ async def fast_reply(state: AgentState, runtime: Runtime[Context], io: IO, *, se
     if usage.notes:
         metrics["fallbacks"] = usage.notes
         update["route_reason"] = f"{state.get('route_reason', '')} | fast path: {', '.join(usage.notes)}"
-    return {**answer(result_text(result, registry.meta(name).get("action") or request[:80]), state), **update, "step_results": {1: result}, "metrics": metrics}
+    text = result_text(result, registry.meta(name).get("action") or request[:80])
+    text += coverage.fast_note(request, name, registry)  # what the one tool call did not cover, said out loud
+    return {**answer(text, state), **update, "step_results": {1: result}, "metrics": metrics}
 
 
 async def _tool_call(io: IO, model: BaseChatModel, request: str, domain: str, tools: list[str], services: Services,

@@ -22,7 +22,7 @@ from plangate.graph.events import emit
 from plangate.graph.intake import plan_update
 from plangate.graph.io import IO
 from plangate.graph.models.structured import StructuredFailure, Usage, ask_structured
-from plangate.graph.offline import rules
+from plangate.graph.offline import coverage, rules
 from plangate.graph.services import Services, answer
 from plangate.graph.state import AgentState
 from plangate.nodes import prompts
@@ -83,6 +83,7 @@ def _rules_fallback(state: AgentState, exc: Exception, services: Services, ctx: 
     if plan is None:
         problems = exc.problems[:10] if isinstance(exc, StructuredFailure) else [str(exc)[:300]]
         text = "I couldn't make a valid plan for that. Problems:\n" + "\n".join(f"- {p}" for p in problems)
+        text += coverage.plan_note(request, [], services.registry)  # name each part of the request not done
         return {**answer(text), "error": str(exc), "metrics": metrics,
                 "route_reason": f"{state.get('route_reason', '')} | planner: {why}; rules fallback: the rules found no plan either"}
     emit("plan_created", plan_id=plan.plan_id, steps=len(plan.steps), version=plan.version, source="rules")

@@ -158,7 +158,8 @@ async def router(state: AgentState, runtime: Runtime[Context], io: IO, *, servic
                 "route_reason": f"input rejected: {exc}", "plan": None, "plan_seen": plan_fingerprint(state.get("plan"))}
     usage = Usage()
     route, decision, reason = await decide_route(io, request, services, ctx, usage, state.get("messages") or [])
-    emit("route_decided", route=route, domain=decision.domain, confidence=decision.confidence, reason=reason)
+    emit("route_decided", route=route, proposed=decision.route, domain=decision.domain, confidence=decision.confidence,
+         reason=reason)
     metrics = {**update["metrics"].value, **usage.metrics()}
     if usage.notes:
         metrics["fallbacks"] = usage.notes

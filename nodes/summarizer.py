@@ -16,7 +16,7 @@ from plangate.graph.engine import plan_library
 from plangate.graph.engine.plan import ExecutionPlan
 from plangate.graph.io import IO
 from plangate.graph.models.structured import Usage
-from plangate.graph.offline import rules
+from plangate.graph.offline import coverage, rules
 from plangate.graph.services import Services, answer, elapsed_ms
 from plangate.graph.state import AgentState, StepResult, by_step_id, skipped_result
 from plangate.nodes import prompts
@@ -69,6 +69,7 @@ async def summarizer(state: AgentState, runtime: Runtime[Context], io: IO, *, se
     except Exception as exc:  # the answer must still come: the rules write it
         usage.notes.append(f"summarizer_rules_fallback: {type(exc).__name__}")
         text = rules.summarize(request, rows, services.registry)
+    text += coverage.plan_note(request, plan.model_dump()["steps"], services.registry)  # name what no step did
     store = runtime.store
     # Only plans that rest on the request alone: on a later turn the planner also saw the earlier turns
     # ("make it 10 minutes"), so its plan may not fit the next request with the same words.

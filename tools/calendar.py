@@ -192,16 +192,16 @@ def export_ics(day: Date | None = None, days: int = 1) -> dict[str, Any]:
             "ics": ics, "count": len(events)}
 
 
-NOUNS = ["calendar"]  # in every calendar tool: names the domain without favouring one tool
+NOUNS = ["calendar", "appointment", "meeting", "event"]  # in every calendar tool: names the domain without favouring one tool
 TOOLS = [
     describe_tool(add_event, domain="calendar", default=True, action="add the event to your calendar",
-                  keywords=[*NOUNS, "add", "to my calendar", "to the calendar", "schedule", "book", "appointment",
-                            "meeting", "event", "put"],
+                  keywords=[*NOUNS, "add", "to my calendar", "to the calendar", "schedule", "book", "put", "pencil in", "create an event", "to my agenda"],
                   slots={"title": "title", "start": "datetime", "duration_min": "duration_min", "location": "place"}),
     describe_tool(list_events, domain="calendar", action="read your calendar",
                   keywords=[*NOUNS, "what's on my calendar", "what is on my calendar", "on my calendar", "my calendar",
                             "agenda", "my schedule", "what do i have", "list events", "show my calendar", "am i free",
-                            "my appointments", "my events"],
+                            "my appointments", "my events", "do i have", "anything on", "free on", "meetings",
+                            "my day", "check my calendar"],
                   slots={"day": "date"}),
     describe_tool(delete_event, domain="calendar", action="delete the event",
                   keywords=[*NOUNS, "delete", "remove", "cancel", "cancel my", "cancel the", "from my calendar", "delete event",

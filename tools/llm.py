@@ -77,4 +77,8 @@ def generate_tool(model_for: ModelFor | None = None) -> BaseTool:
         func=generate, coroutine=agenerate, name="generate", args_schema=GenerateArgs,
         description="Write text or reason over earlier step results with a language model.",
     )
-    return describe_tool(made, domain="llm", keywords=[], slots={"prompt": "text"}, action="write the text")
+    return describe_tool(
+        made, domain="llm", slots={"prompt": "text"}, action="write the text",
+        keywords=["write", "draft", "compose", "rewrite", "summarize", "summarise", "sum up", "come up with",
+                  "a poem", "a haiku", "a limerick", "a toast"],
+    )

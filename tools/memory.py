@@ -109,7 +109,7 @@ def forget(query: str | None = None, memory_id: str | None = None) -> dict[str, 
 
 TOOLS = [
     describe_tool(remember, domain="memory", default=True, action="remember that",
-                  keywords=["remember", "remember that", "note that", "keep in mind"],
+                  keywords=["remember", "remember that", "note that", "keep in mind", "keep that in mind", "fyi"],
                   slots={"fact": "text"}),
     describe_tool(recall, domain="memory", action="recall that",
                   keywords=["what do you remember", "do you remember", "what do you know about", "recall",

@@ -90,6 +90,7 @@ def notify(message: str, title: str = "plangate", priority: Priority = "normal")
 TOOLS = [
     describe_tool(notify, domain="notification", default=True, side_effects=True, action="send the notification",
                   keywords=["notify", "notify me", "notification", "send me a notification", "alert me", "ping me",
-                            "let me know", "send a notification", "push"],
+                            "let me know", "send a notification", "push", "text me", "message me", "push notification", "to my phone", "my phone", "push a message",
+                            "shoot me a text", "send me a text", "send me a message"],
                   slots={"message": "text"}),
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.tools import BaseTool
@@ -187,13 +187,23 @@ def builtin_tools(llm_model: ModelFor | None = None) -> dict[str, list[BaseTool]
 def build_registry(
     tools: Mapping[str, Iterable[BaseTool]] | None = None,
     *,
-    include_builtin_tools: bool = True,
+    include_builtin_tools: bool | Collection[str] = True,
     llm_model: ModelFor | None = None,
 ) -> ToolRegistry:
-    """Built-in tools (unless turned off) plus the user's, domain by domain."""
+    """Built-in tools plus the user's, domain by domain.
+
+    include_builtin_tools: True for every built-in domain, False for none, or the names of those to keep."""
+    builtin = builtin_tools(llm_model)
+    if include_builtin_tools is True or include_builtin_tools is False:
+        keep = set(builtin) if include_builtin_tools else set()
+    else:
+        keep = set(include_builtin_tools)
+        unknown = sorted(keep - set(builtin))
+        if unknown:
+            raise ValueError(f"include_builtin_tools: unknown built-in domain(s) {unknown}; choose from {sorted(builtin)}")
     merged: dict[str, list[BaseTool]] = {}
-    if include_builtin_tools:
-        for domain, items in builtin_tools(llm_model).items():
+    for domain, items in builtin.items():
+        if domain in keep:
             merged.setdefault(domain, []).extend(items)
     for domain, items in (tools or {}).items():
         merged.setdefault(domain, []).extend(items)

@@ -268,7 +268,8 @@ def read_document(path: str, max_chars: int = 8000) -> dict[str, Any]:
 TOOLS = [
     describe_tool(search_docs, domain="search", default=True, action="search the documents",
                   keywords=["search", "search the docs", "search the docs for", "search for", "look up", "find",
-                            "docs", "documentation", "documents", "readme", "search my notes", "notes about"],
+                            "docs", "documentation", "documents", "readme", "search my notes", "notes about", "my notes", "notes",
+                            "in the docs", "my documents", "grep", "look through", "my docs", "any notes"],
                   slots={"query": "text"}),
     describe_tool(read_document, domain="search", action="read the document",
                   keywords=["read the document", "open the document", "read document", "show me the file", "read file"],

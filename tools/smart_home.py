@@ -223,16 +223,17 @@ def set_device(device: str, state: str) -> dict[str, Any]:
 
 
 NOUNS = ["lights", "light", "lamp", "lamps", "thermostat", "heating", "door", "doors", "plug", "fan", "coffee maker",
-         "devices"]  # in every smart_home tool: they name the domain; the verbs pick the tool
+         "devices", "coffee machine", "heat", "heater", "lock"]  # in every smart_home tool: they name the domain; the verbs pick the tool
 TOOLS = [
     describe_tool(list_devices, domain="smart_home", action="list your devices",
                   keywords=[*NOUNS, "list devices", "my devices", "all devices", "what devices", "which devices", "smart home", "which lights are on", "what's on at home"]),
     describe_tool(get_device, domain="smart_home", action="check the device",
                   keywords=[*NOUNS, "is the", "are the", "status of", "is it locked", "locked?", "unlocked?", "state of",
-                            "what is the thermostat"],
+                            "what is the thermostat", "locked", "unlocked", "check if the", "set to"],
                   slots={"device": "device"}),
     describe_tool(set_device, domain="smart_home", default=True, side_effects=True, action="change the device",
                   keywords=[*NOUNS, "turn on", "turn off", "switch on", "switch off", "lock", "unlock", "dim",
-                            "brightness", "set the temperature", "set the thermostat", "turn up", "turn down"],
+                            "brightness", "set the temperature", "set the thermostat", "turn up", "turn down", "kill", "brighten",
+                            "open", "shut off", "switch", "turn the", "lights off", "lights on"],
                   slots={"device": "device", "state": "device_state"}),
 ]

@@ -152,13 +152,14 @@ def collect_expired_timers(store: BaseStore | None = None, user: str | None = No
 NOUNS = ["timer"]  # in every timer tool: names the domain without favouring one tool
 TOOLS = [
     describe_tool(set_timer, domain="timer", default=True, action="set the timer",
-                  keywords=[*NOUNS, "set a timer", "alarm", "countdown", "remind me in", "wake me", "timer for"],
+                  keywords=[*NOUNS, "set a timer", "alarm", "countdown", "remind me in", "wake me", "timer for", "remind me",
+                            "remind me to", "reminder", "wake me up", "alarm for"],
                   slots={"duration_s": "duration_s", "at": "datetime", "label": "label"}),
     describe_tool(list_timers, domain="timer", action="list your timers",
                   keywords=[*NOUNS, "list timers", "my timers", "show timers", "what timers", "timers", "time left",
-                            "how long", "how much longer", "left on", "how much time"]),
+                            "how long", "how much longer", "left on", "how much time", "timers running", "how long until"]),
     describe_tool(cancel_timer, domain="timer", action="cancel the timer",
                   keywords=[*NOUNS, "cancel", "cancel my", "cancel all", "cancel the", "stop the timer", "delete timer", "remove timer",
-                            "cancel timer", "stop"],
+                            "cancel timer", "stop", "delete", "remove"],
                   slots={"label": "label"}),
 ]

@@ -151,10 +151,11 @@ NOUNS = ["weather"]  # in both tools: names the domain without favouring one
 TOOLS = [
     describe_tool(current_weather, domain="weather", default=True, action="get the weather",
                   keywords=[*NOUNS, "temperature in", "temperature outside", "how hot", "how cold", "is it raining",
-                            "is it sunny", "is it snowing", "current weather"],
+                            "is it sunny", "is it snowing", "current weather", "temperature", "humidity", "outside",
+                            "how warm", "warm", "warmer", "hot", "cold", "colder", "sunny", "raining", "windy"],
                   slots={"place": "place"}),
     describe_tool(forecast, domain="weather", action="get the forecast",
                   keywords=[*NOUNS, "forecast", "will it rain", "will it snow", "going to rain", "umbrella", "next few days",
-                            "this week", "weather tomorrow", "rain tomorrow"],
+                            "this week", "weather tomorrow", "rain tomorrow", "rain", "snow", "going to be", "weekend"],
                   slots={"place": "place", "date": "date"}),
 ]

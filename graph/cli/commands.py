@@ -13,7 +13,14 @@ from langgraph.types import Command
 from rich.console import Console
 from rich.table import Table
 
-from plangate.graph.cli.main import CliError, context_from_args, context_overrides, dump_json, new_thread_id
+from plangate.graph.cli.main import (
+    DEFAULT_EVAL_DATA,
+    CliError,
+    context_from_args,
+    context_overrides,
+    dump_json,
+    new_thread_id,
+)
 from plangate.graph.engine.views import plan_tree
 from plangate.graph.graph import build_graph
 from plangate.graph.persistence.durable import DURABILITY, save_request
@@ -33,6 +40,8 @@ SETTINGS_KEY = "plangate_settings"  # checkpoint metadata: the Context flags a t
 
 
 def dispatch(args: argparse.Namespace) -> int:
+    if args.command == "eval":  # needs no thread database
+        return evaluate(args)
     handler = {"run": run, "threads": threads, "show": show, "history": history, "resume": resume, "fork": fork,
                "stats": stats}[args.command]
     try:
@@ -322,3 +331,58 @@ def stats(app: Any, args: argparse.Namespace, persistence: Persistence) -> int:
         for route, mean in summary["mean_duration_ms"].items():
             out.print(f"  {route}: mean {mean} ms over {len(by_route[route])} thread(s)")
     return 0
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """`plangate eval`: score the gate and the planner on labelled requests, with a progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from plangate.graph.eval import calibration, dataset, plot, report, runner, scoring
+
+    if not 0 < args.target_precision <= 1:
+        raise CliError(f"--target-precision {args.target_precision} is not in (0, 1]", "use e.g. --target-precision 0.99")
+    try:
+        items = dataset.load(args.data or [DEFAULT_EVAL_DATA])
+    except dataset.DatasetError as exc:
+        raise CliError(str(exc), "see tests/data/gate/README.md for the format") from None
+    items = items[: args.limit] if args.limit else items
+    ctx = runner.eval_context(args.mode)
+    graph = runner.eval_graph()
+    with Progress(TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                  transient=True, disable=args.json) as bar:
+        task = bar.add_task("eval", total=len(items))
+        observations = runner.run_all(items, ctx, graph, progress=lambda done: bar.update(task, completed=done))
+    scores, verdicts = scoring.score(observations, ctx.fast_threshold)
+    rows = calibration.bins(observations, verdicts)
+    rec = calibration.recommend(observations, args.target_precision)
+    written = None
+    if not args.no_plot:
+        try:
+            written = str(plot.reliability_plot(rows, args.plot, fast_threshold=ctx.fast_threshold,
+                                                plan_threshold=ctx.plan_threshold))
+        except plot.PlotUnavailable as exc:
+            err.print(f"[yellow]{exc}[/yellow]")
+    pairs = list(zip(observations, verdicts, strict=True))
+    wide = out if out.is_terminal else Console(highlight=False, soft_wrap=True, width=150)  # files and pipes: no 80-col wrap
+    if args.json:
+        dump_json(report.as_json(scores, rows, rec, pairs, written))
+    else:
+        models = "the offline rules model" if _offline(ctx) else "the configured endpoint"
+        wide.print(report.summary_table(scores, f"plangate eval: {ctx.router_mode} router on {models} "
+                                               f"(fast_threshold {ctx.fast_threshold:g}, plan_threshold {ctx.plan_threshold:g})"))
+        wide.print(report.calibration_table(rows))
+        for line in report.recommendation_lines(rec):
+            wide.print(line)
+        problems = report.problems_table(pairs)
+        if problems is not None:
+            wide.print(problems)
+        if written:
+            wide.print(f"[dim]reliability plot: {written}[/dim]")
+    failed = scores.confident_wrong or scores.dropped
+    return 1 if args.strict and failed else 0
+
+
+def _offline(ctx: Any) -> bool:
+    from plangate.graph.models.tiers import endpoint_configured
+
+    return not endpoint_configured(ctx)

@@ -2,6 +2,7 @@
 
     plangate "set a timer for 10 minutes and check the weather in Paris"
     plangate threads | show THREAD | history THREAD | resume THREAD [--approve|--reject] | fork THREAD CHECKPOINT | stats
+    plangate eval [LABELLED.jsonl ...]   (score the gate and the planner on labelled requests)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from rich.markup import escape
 
 from plangate.graph.context import Context, ContextError
 
-COMMANDS = ("threads", "show", "history", "resume", "fork", "stats", "run")
+COMMANDS = ("threads", "show", "history", "resume", "fork", "stats", "eval", "run")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run requests through the plangate graph (router -> fast path, or plan -> execute -> summarize) "
         "and manage the resulting threads. Runs offline on the rules model unless OPENAI_API_KEY or "
         "PLANGATE_BASE_URL is set.",
-        epilog="Commands: run (default), threads, show, history, resume, fork, stats. 'plangate COMMAND -h' for details.",
+        epilog="Commands: run (default), threads, show, history, resume, fork, stats, eval. "
+        "'plangate COMMAND -h' for details.",
     )
     sub = parser.add_subparsers(dest="command")
     run = sub.add_parser("run", help="run a request (the default command)")
@@ -66,7 +68,31 @@ def build_parser() -> argparse.ArgumentParser:
     _common(fork)
     stats = sub.add_parser("stats", help="success rate and mean durations over stored threads")
     _common(stats)
+    _eval_parser(sub)
     return parser
+
+
+DEFAULT_EVAL_DATA = "tests/data/gate"
+
+
+def _eval_parser(sub: Any) -> None:
+    evaluate = sub.add_parser(
+        "eval", help="score the gate and the planner on labelled requests (JSONL)",
+        description="Run labelled requests through the graph with dry-run tools (nothing is switched, sent or "
+        "stored) and report route accuracy, domain accuracy, confident-wrong and silently dropped tasks, model calls, "
+        "latency and calibration, with recommended thresholds. Offline unless OPENAI_API_KEY or PLANGATE_BASE_URL is "
+        'set. Each line: {"text", "route": "fast"|"plan", "domains": [...], "tools"?: ["domain.tool", ...]}.')
+    evaluate.add_argument("data", nargs="*", help=f"JSONL files or folders of them (default: {DEFAULT_EVAL_DATA})")
+    evaluate.add_argument("--mode", choices=["cascade", "llm", "rules"], help="router mode (Context.router_mode)")
+    evaluate.add_argument("--target-precision", type=float, default=0.99, metavar="P",
+                          help="fast-path precision the recommended thresholds must reach (default 0.99)")
+    evaluate.add_argument("--plot", default="plangate-eval-reliability.png", metavar="PNG",
+                          help="where to write the reliability plot (default: %(default)s)")
+    evaluate.add_argument("--no-plot", action="store_true", help="skip the plot")
+    evaluate.add_argument("--limit", type=int, metavar="N", help="score only the first N requests")
+    evaluate.add_argument("--strict", action="store_true",
+                          help="exit 1 when a decision is confidently wrong or a task is silently dropped")
+    evaluate.add_argument("--json", action="store_true", help="print machine-readable JSON instead of tables")
 
 
 class CliError(Exception):
@@ -78,7 +104,7 @@ class CliError(Exception):
 
 
 # Options that take a value, so `plangate --db x.sqlite threads` still finds the command.
-VALUE_OPTIONS = {"--db", "--user", "--thread", "--mode", "--limit", "--reason", "--edit"}
+VALUE_OPTIONS = {"--db", "--user", "--thread", "--mode", "--limit", "--reason", "--edit", "--target-precision", "--plot"}
 
 
 # How many positional words each command takes: more than that means the words are a request
@@ -99,6 +125,10 @@ def _positionals(argv: list[str]) -> list[int]:
     return found
 
 
+def _looks_like_data(word: str) -> bool:
+    return word.endswith(".jsonl") or os.path.exists(word)
+
+
 def _normalise(argv: list[str]) -> list[str]:
     """Put the command first; a request with no command is `run` (`plangate "set a timer"`)."""
     words = _positionals(argv)
@@ -107,6 +137,8 @@ def _normalise(argv: list[str]) -> list[str]:
     first = words[0]
     command = argv[first]
     asks_help = any(token in ("-h", "--help") for token in argv)
+    if command == "eval" and not asks_help and not all(_looks_like_data(argv[i]) for i in words[1:]):
+        return ["run", *argv]  # "plangate eval the plan" is a request, not a file list
     if command in COMMANDS and (asks_help or len(words) - 1 <= POSITIONALS.get(command, len(words))):
         return [command, *argv[:first], *argv[first + 1:]]
     return ["run", *argv]

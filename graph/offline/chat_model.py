@@ -21,7 +21,7 @@ from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field
 
-from plangate.graph.offline import rules
+from plangate.graph.offline import advice, rules
 from plangate.tools.registry import REFERENCE, ToolRegistry
 
 ROUTE_SCHEMA, PLAN_SCHEMA, REPLAN_SCHEMA = "RouteDecision", "PlanDraft", "ReplanDecision"
@@ -101,7 +101,8 @@ class OfflineRulesModel(BaseChatModel):
         results = _block(messages, "step_results")
         if results is not None:
             return AIMessage(content=rules.summarize(request, results, registry))
-        return AIMessage(content=reply_text(_request(messages, last=True)))
+        latest = _request(messages, last=True)
+        return AIMessage(content=advice.answer(latest) or reply_text(latest))
 
     def _tool_call(self, request: str, names: list[str]) -> AIMessage:
         registry: ToolRegistry = self.registry
@@ -205,8 +206,8 @@ def reply_text(prompt: str) -> str:
             return reply + _CAPABILITIES if reply in ("", "Hello! ") else reply
     snippet = " ".join(prompt.split())[:200]
     return (
-        "I'm running on the offline rules model, so I can act on timers, calendar, weather, smart home, "
-        f"search, memory and notifications, but not write free text about: {snippet!r}. "
+        f"I didn't do {snippet!r}: I'm running on the offline rules model, so I can act on timers, calendar, weather, "
+        "smart home, search, memory and notifications, but not write free text. "
         "Set OPENAI_API_KEY or PLANGATE_BASE_URL to use a real model."
     )
 

@@ -1,8 +1,9 @@
 """The rules behind the offline model and the cascade router's first stage.
 
-They understand any domain whose tools declare `keywords` (and `slots` for their arguments):
-which domains a request touches, how it splits into steps ("X and Y", "X then Y"), and what
-argument values the text holds. Deterministic and free.
+`grammar` turns a request into tasks (tool clauses, ellipses, conditions, reasoning questions, small
+talk, out-of-scope asks); `coverage` says whether every word is accounted for. The rules are sure
+(confidence 0.97) only then; anything left over makes them unsure, so the cascade asks a model and,
+offline, the request takes the plan path, whose answer names what was not done.
 """
 
 from __future__ import annotations
@@ -12,32 +13,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from plangate.graph.offline import slots
+from plangate.graph.offline import coverage, grammar
+from plangate.graph.offline.grammar import OUT_OF_SCOPE, REASONING, TOOL, UNKNOWN, Task
+from plangate.graph.offline.matching import (  # noqa: F401  (re-exported: the rules' public names)
+    best_domain,
+    domain_scores,
+    extract_args,
+    pick_tool,
+    refs,
+    required_args,
+    uses_earlier_result,
+)
+from plangate.graph.offline.vocabulary import REPLY_DOMAINS
+from plangate.graph.offline.vocabulary import SMALLTALK as SMALLTALK_PATTERN
 from plangate.tools.registry import CONVERSATION, ToolRegistry
 
-_SPLIT = re.compile(r"\s*(?:;|,?\s+and then\s+|,?\s+then\s+|,\s+and\s+|\s+and\s+|,\s+after that\s+|\.\s+)\s*", re.IGNORECASE)
-_THEN = re.compile(r"^(?:and then|then|after that)\b", re.IGNORECASE)
-SMALLTALK = re.compile(
-    r"^\s*(hi|hello|hey|good (morning|afternoon|evening)|thanks?( you)?|thank you|how are you|who are you|"
-    r"what can you do|what are you|help|tell me a joke|bye|goodbye|cheers|see you|good night)\b",
-    re.IGNORECASE,
-)
-_PRONOUN = re.compile(r"\b(it|them|the result|the results|the answer|what you found|that result)\b", re.IGNORECASE)
-_WHEN_DONE = re.compile(
-    r"\b(when (?:it'?s |you'?re |they'?re |that'?s |all )?(?:done|finished|ready|complete)|with the results?|"
-    r"(?:about|of) the results?|with (?:it|that|them)|the outcome)\b",
-    re.IGNORECASE,
-)
-SPECIFIC_SLOTS = {"duration_s", "duration_min", "datetime", "date", "device_state", "number"}
-SLOT_BONUS = 8
-
-
-@dataclass
-class Clause:
-    """One part of a request, and whether it must wait for the part before it."""
-
-    text: str
-    after_previous: bool
+SMALLTALK = re.compile(SMALLTALK_PATTERN, re.IGNORECASE)  # the pattern chat_model's replies key on
+SURE, UNSURE_WORDS, UNSURE_PART, LOST = 0.97, 0.8, 0.6, 0.5
 
 
 @dataclass
@@ -48,228 +40,117 @@ class RuleDecision:
     reasoning: str
 
 
-def _hits(text: str, keywords: list[str]) -> list[str]:
-    lowered = text.lower()
-    return [k for k in keywords if re.search(rf"(?<!\w){re.escape(k)}(?!\w)", lowered)]
+def decide_route(text: str, registry: ToolRegistry, now: datetime | None = None) -> RuleDecision:
+    """Route a request by rules, with a confidence that says whether every part of it is accounted for."""
+    tasks = coverage.analyse(text, registry, now)
+    doable = [t for t in tasks if t.actionable]
+    undone = [t for t in tasks if t.kind in (OUT_OF_SCOPE, UNKNOWN) or t.problem]
+    loose = {id(t): coverage.unexplained(t, registry) for t in doable}
+    words = sorted({w for found in loose.values() for w in found})
+    words += [f"{t.text!r} names several domains" for t in doable if t.ambiguous]
+    for task in doable:
+        fills = task.kind == TOOL and task.tool and registry.meta(task.tool).get("slots")  # else the model fills them
+        missing = required_args(registry, task.tool) - set(task.args) if fills and task.tool else set()
+        words += [f"{task.text!r} needs {', '.join(sorted(missing))}"] if missing else []
+    if not doable:
+        if not undone:
+            return RuleDecision("fast", CONVERSATION, SURE, "rules: small talk, answered directly")
+        if all(t.kind == OUT_OF_SCOPE for t in undone):
+            return RuleDecision("fast", CONVERSATION, SURE, "rules: asks for something no tool does; answered directly")
+        stuck = next((t for t in undone if t.kind == TOOL), None)
+        if stuck is not None:
+            return RuleDecision("plan", stuck.domain or CONVERSATION, UNSURE_PART, f"rules: {stuck.problem}")
+        return RuleDecision("plan", CONVERSATION, LOST, "rules: no known domain keyword; needs a model or a plan")
+    domains = list(dict.fromkeys(t.domain or "llm" for t in doable))
+    first = next((t.domain for t in doable if t.domain), CONVERSATION)
+    unsure = ""
+    if undone:
+        parts = "; ".join(f"{t.text!r} ({t.problem or t.kind.replace('_', ' ')})" for t in undone)
+        unsure = f"; not accounted for: {parts}"
+    elif words:
+        unsure = f"; words not accounted for: {', '.join(words)}"
+    confidence = SURE if not unsure else (UNSURE_PART if undone else UNSURE_WORDS)
+    single = len(doable) == 1 and doable[0].kind == TOOL and doable[0].condition is None
+    if single and not undone and first in REPLY_DOMAINS:
+        opens = grammar.opens_with_keyword(doable[0].text, registry)  # "write a haiku", not "where did I write it down"
+        return RuleDecision("fast", CONVERSATION, confidence if opens else UNSURE_WORDS,
+                            f"rules: asks for writing, answered directly{unsure}")
+    if single and not undone:
+        return RuleDecision("fast", first, confidence, f"rules: a single {first} request{unsure}")
+    kinds = [t for t in doable if t.kind == TOOL]
+    what = f"{len(kinds)} action(s) in {', '.join(d for d in domains)}"
+    if any(t.condition for t in doable):
+        what += ", with a condition"
+    if any(t.kind == REASONING for t in doable):
+        what += ", and a question about the results"
+    return RuleDecision("plan", first, confidence, f"rules: {what}: a plan{unsure}")
 
 
-def _keyword_hits(text: str, keywords: list[str]) -> int:
-    return sum(len(k) for k in _hits(text, keywords))
+def _text_args(task: Task, registry: ToolRegistry, now: datetime, waits: list[int]) -> dict[str, Any]:
+    """The task's arguments; free text that uses earlier results ("with the result") refers to `waits`."""
+    args = dict(task.args)
+    if waits and task.tool:
+        fresh = extract_args(task.text, task.tool, registry, now, waits)
+        kinds = registry.meta(task.tool).get("slots", {})
+        args.update({a: v for a, v in fresh.items() if kinds.get(a) == "text"})
+        if task.refers:  # "send a summary": the text is the step before's result
+            args.update({a: f"{args.get(a) or task.text}: {refs(waits)}" for a, k in kinds.items()
+                         if k == "text" and "{{" not in str(args.get(a) or "")})
+    return args
 
 
-def _domain_keywords(registry: ToolRegistry) -> dict[str, set[str]]:
-    return {d: {k for name in registry.tools_in(d) for k in registry.keywords(name)}
-            for d in registry.domains() if d != CONVERSATION}
-
-
-def domain_scores(text: str, registry: ToolRegistry) -> dict[str, float]:
-    """Keyword weight per domain (longer keyword matches weigh more).
-
-    Keywords several domains share ("cancel": timer and calendar) say little: they count only when the
-    text has no keyword unique to one domain, and then split between the domains that share them.
-    """
-    by_domain = _domain_keywords(registry)
-    sharing: dict[str, int] = {}
-    for keywords in by_domain.values():
-        for k in keywords:
-            sharing[k] = sharing.get(k, 0) + 1
-    hits = {domain: _hits(text, sorted(keywords)) for domain, keywords in by_domain.items()}
-    unique = {d: float(sum(len(k) for k in found if sharing[k] == 1)) for d, found in hits.items()}
-    if any(unique.values()):
-        return {d: score for d, score in unique.items() if score}
-    shared = {d: sum(len(k) / sharing[k] for k in found) for d, found in hits.items()}
-    return {d: score for d, score in shared.items() if score}
-
-
-def best_domain(text: str, registry: ToolRegistry) -> tuple[str | None, dict[str, float]]:
-    scores = domain_scores(text, registry)
-    if not scores:
-        return None, scores
-    return max(scores, key=lambda d: scores[d]), scores
-
-
-def split_request(text: str, registry: ToolRegistry) -> list[Clause]:
-    """Split on conjunctions, but only where each side is a task of its own ("weather in Paris and London" stays whole)."""
-    parts = [p for p in _SPLIT.split(text.strip()) if p and p.strip()]
-    separators = _SPLIT.findall(text.strip())
-    clauses: list[Clause] = []
-    for index, part in enumerate(parts):
-        sep = separators[index - 1] if index > 0 and index - 1 < len(separators) else ""
-        sequential = bool(_THEN.search(sep.strip(" ,")) or "then" in sep.lower() or "after that" in sep.lower())
-        if clauses and best_domain(part, registry)[0] is None:
-            joiner = "." if sep.strip().startswith(".") else " and"
-            clauses[-1].text = f"{clauses[-1].text}{joiner} {part}"
-            continue
-        clauses.append(Clause(part.strip(" ."), sequential and bool(clauses)))
-    return clauses or [Clause(text.strip(), False)]
-
-
-def is_smalltalk(text: str, registry: ToolRegistry) -> bool:
-    return bool(SMALLTALK.search(text)) and not domain_scores(text, registry)
-
-
-def decide_route(text: str, registry: ToolRegistry) -> RuleDecision:
-    """Route a request by rules, with a confidence that says how sure the rules are."""
-    if is_smalltalk(text, registry):
-        return RuleDecision("fast", CONVERSATION, 0.97, "rules: small talk, answered directly")
-    clauses = split_request(text, registry)
-    tasks = [(c, best_domain(c.text, registry)) for c in clauses]
-    found = [(c, d, s) for c, (d, s) in tasks if d]
-    if not found:
-        return RuleDecision("plan", CONVERSATION, 0.5, "rules: no known domain keyword; needs a model or a plan")
-    if len(found) >= 2:
-        domains = ", ".join(dict.fromkeys(d for _, d, _ in found))
-        return RuleDecision("plan", found[0][1], 0.97, f"rules: {len(found)} tasks ({domains}) need a plan")
-    clause, domain, scores = found[0]
-    places = _places(clause.text, pick_tool(clause.text, domain, registry), registry)
-    if len(places) > 1:
-        return RuleDecision("plan", domain, 0.97, f"rules: one {domain} request for {len(places)} places needs a plan")
-    others = sorted(scores.values(), reverse=True)[1:]
-    if others and others[0] * 2 > scores[domain]:
-        return RuleDecision("fast", domain, 0.8, f"rules: {domain} likely, but {len(others)} other domain(s) match too")
-    if len(clauses) > 1:
-        return RuleDecision("fast", domain, 0.85, f"rules: one {domain} task, with extra words that may matter")
-    return RuleDecision("fast", domain, 0.97, f"rules: a single {domain} request")
-
-
-def _places(text: str, name: str, registry: ToolRegistry) -> list[str]:
-    """The places a request names, when tool `name` takes a place."""
-    return slots.places_in(text) if "place" in registry.meta(name).get("slots", {}).values() else []
-
-
-def _fillable(text: str, kind: str, now: datetime) -> bool:
-    probe = {"duration_s": slots.duration_seconds, "duration_min": slots.duration_seconds,
-             "datetime": lambda t: slots.datetime_in(t, now), "date": lambda t: slots.date_in(t, now),
-             "device_state": slots.device_state_in, "number": slots.number_in}.get(kind)
-    return bool(probe and probe(text) is not None)
-
-
-def pick_tool(text: str, domain: str, registry: ToolRegistry, now: datetime | None = None) -> str:
-    """The domain's tool whose keywords match best, plus a bonus per specific slot (a duration, a date, a
-    state) the text can fill; ties go to the tool marked default."""
-    names = registry.tools_in(domain)
-    now = now or datetime.now().astimezone()
-
-    def score(name: str) -> tuple[int, bool]:
-        kinds = set(registry.meta(name).get("slots", {}).values()) & SPECIFIC_SLOTS
-        bonus = SLOT_BONUS * sum(1 for kind in kinds if _fillable(text, kind, now))
-        return _keyword_hits(text, registry.keywords(name)) + bonus, bool(registry.meta(name).get("default"))
-
-    return max(names, key=score)
-
-
-def _arg_fields(registry: ToolRegistry, name: str) -> dict[str, dict[str, Any]]:
-    schema = registry.provider_schema(name)["function"].get("parameters", {})
-    return schema.get("properties", {})
-
-
-def _refs(previous: list[int]) -> str:
-    """References to earlier steps' results; inside text each renders as that step's message (or its text)."""
-    return " ".join("{{step_%d}}" % i for i in previous)
-
-
-def _text_slot(text: str, keywords: list[str], previous: list[int]) -> str:
-    value = slots.text_after(text, keywords)
-    if not previous:
-        return value
-    done = _WHEN_DONE.search(value)
-    if done:
-        rest = (value[: done.start()] + value[done.end():]).strip(" ,.:")
-        return f"{rest}: {_refs(previous)}" if len(rest.split()) > 2 else f"Done: {_refs(previous)}"
-    if _PRONOUN.search(text):
-        stripped = _PRONOUN.sub("", value).strip(" ,.:")
-        # a lone reference would pass the whole output (a dict); with a label it is rendered as text
-        return f"Result: {_refs(previous)}" if len(stripped.split()) <= 3 else f"{value}: {_refs(previous)}"
-    return value
-
-
-def extract_args(text: str, name: str, registry: ToolRegistry, now: datetime,
-                 previous: int | list[int] | None = None) -> dict:
-    """Fill the tool's arguments from `text` using its declared slot kinds.
-
-    `previous` are the steps this one follows; a text slot that says "with the result" or "when done"
-    refers to their messages.
-    """
-    before = [previous] if isinstance(previous, int) else list(previous or [])
-    meta = registry.meta(name)
-    declared: dict[str, str] = meta.get("slots", {})
-    fields = _arg_fields(registry, name)
-    args: dict[str, Any] = {}
-    own = registry.keywords(name)
-    keywords = own + [k for other in registry.tools_in(registry.domain_of(name)) for k in registry.keywords(other)]
-    has_duration = "duration_s" in declared.values() and slots.duration_seconds(text) is not None
-    place = slots.place_in(text) if "place" in declared.values() else None
-    for arg, kind in declared.items():
-        value: Any = None
-        if kind == "duration_s":
-            value = slots.duration_seconds(text)
-        elif kind == "duration_min":
-            value = slots.duration_minutes(text)
-        elif kind == "datetime" and not has_duration:
-            found = slots.datetime_in(text, now)
-            value = found.isoformat(timespec="minutes") if found else None
-        elif kind == "date":
-            found = slots.date_in(text, now)
-            value = found.date().isoformat() if found else None
-        elif kind == "place":
-            value = place
-        elif kind == "device":
-            value = slots.device_in(text)
-        elif kind == "device_state":
-            value = slots.device_state_in(text)
-        elif kind == "number":
-            value = slots.number_in(text)
-        elif kind == "label":
-            value = slots.residue(text, keywords + ["called", "named", "labelled", "timer", "event"]) or None
-            if value is None and re.search(r"\b(all|every)\b", text, re.IGNORECASE):
-                value = "all"
-        elif kind == "title":
-            value = slots.title_in(text, keywords, place)
-        elif kind == "text":
-            value = _text_slot(text, keywords, before)
-        elif kind == "reference" and before:
-            value = "{{step_%d}}" % before[-1]
-        if value is not None:
-            if fields.get(arg, {}).get("type") == "integer" and isinstance(value, float):
-                value = int(value)
-            args[arg] = value
+def _conditional_text(task: Task, args: dict[str, Any], registry: ToolRegistry, step: int) -> dict[str, Any]:
+    """A conditional message with no words of its own ("text me if it's below zero") says what happened."""
+    kinds = registry.meta(task.tool or "").get("slots", {})
+    for arg, kind in kinds.items():
+        value = str(args.get(arg) or "")
+        if kind == "text" and (not grammar.content_words(value) or value.strip().lower() == task.text.strip().lower()):
+            args[arg] = f"{task.condition_text[:1].upper()}{task.condition_text[1:]}: {{{{step_{step}}}}}"
     return args
 
 
 def draft_plan(text: str, registry: ToolRegistry, now: datetime) -> dict[str, Any]:
-    """A plan dict (PlanDraft shape) for `text`: one step per clause.
+    """A plan dict (PlanDraft shape) for `text`: one step per task the rules can do.
 
-    Clauses joined by "and" form a group that runs in parallel; "then" starts a new group that waits
-    for every step of the group before it ("A and B, then C": C after A and B). A clause that uses an
-    earlier result ("with the result", "when done") waits for the group before it too.
+    Tasks joined by "and" form a group that runs in parallel; "then" starts a new group that waits for
+    every step of the group before it ("A and B, then C": C after A and B). A task that uses an earlier
+    result ("with the result", "when done") waits for the group before it too; a conditional task waits
+    for the step its condition reads; a reasoning question gets an `llm.generate` step over the results.
+    What the rules cannot do gets no step: the answer names it (see `coverage.plan_note`).
     """
+    tasks = coverage.analyse(text, registry, now)
     steps: list[dict[str, Any]] = []
+    step_of: dict[int, int] = {}
     group: list[int] = []
-    waits_for: list[int] = []
-    for clause in split_request(text, registry):
-        domain, _ = best_domain(clause.text, registry)
-        uses_result = bool(steps) and bool(_WHEN_DONE.search(clause.text) or _PRONOUN.search(clause.text))
-        if steps and (clause.after_previous or uses_result):
-            waits_for, group = list(group), []
-        if domain is None:
-            name = "llm.generate" if "llm.generate" in registry else None
-            if name is None:
-                continue
-            args: dict[str, Any] = {"prompt": clause.text}
-            if waits_for:
-                args["context"] = _refs(waits_for)
+    waits: list[int] = []
+    for task in tasks:
+        if not task.actionable or (task.kind == REASONING and "llm.generate" not in registry):
+            continue
+        uses_result = task.kind == TOOL and bool(steps) and uses_earlier_result(task.text) and task.condition is None
+        if steps and (task.sequential or uses_result):
+            waits, group = list(group), []
+        step_id = len(steps) + 1
+        if task.kind == REASONING or task.domain in REPLY_DOMAINS:
+            before = sorted(step_of.values()) if task.kind == REASONING or uses_result or task.sequential else []
+            step = {"tool": "llm.generate", "args": {"prompt": task.text, **({"context": refs(before)} if before else {})},
+                    "depends_on": before}
         else:
-            name = pick_tool(clause.text, domain, registry, now)
-            args = extract_args(clause.text, name, registry, now, waits_for)
-        places = _places(clause.text, name, registry) if domain else []
-        place_arg = next((a for a, k in registry.meta(name).get("slots", {}).items() if k == "place"), None)
-        for place in places if len(places) > 1 and place_arg else [None]:
-            step_id = len(steps) + 1
-            step_args = {**args, place_arg: place} if place and place_arg else args
-            description = f"{clause.text} ({place})" if place else clause.text
-            steps.append({"id": step_id, "tool": name, "args": step_args, "description": description,
-                          "depends_on": list(waits_for)})
-            group.append(step_id)
+            args = _text_args(task, registry, now, waits)
+            step = {"tool": task.tool, "args": args, "depends_on": list(waits)}
+            if task.condition is not None:
+                on = step_of.get(id(task.condition["on"]))
+                if on is None:
+                    continue
+                step["args"] = _conditional_text(task, args, registry, on)
+                step["type"] = "conditional"
+                step["condition"] = {k: v for k, v in task.condition.items() if k != "on" and v is not None} | {"step": on}
+                step["depends_on"] = sorted({*step["depends_on"], on})
+        steps.append({"id": step_id, "description": task.text, **step})
+        step_of[id(task)] = step_id
+        group.append(step_id)
+    if not steps and not any(t.kind in (TOOL, REASONING, grammar.SMALLTALK, OUT_OF_SCOPE) for t in tasks) and "llm.generate" in registry:
+        steps.append({"id": 1, "tool": "llm.generate", "args": {"prompt": text.strip()}, "description": text.strip(),
+                      "depends_on": []})
     return {"goal": text.strip(), "reasoning": f"rules: {len(steps)} step(s) from the request's clauses", "steps": steps}
 
 

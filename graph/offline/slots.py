@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from plangate.graph.offline.vocabulary import LABEL_FILLER, ROOMS, STATE_WORDS
+
 _NUMBER_WORDS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
     "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30,
@@ -29,6 +31,11 @@ _CLOCK = re.compile(
 _DAY_WORDS = re.compile(r"\b(today|tonight|tomorrow|day after tomorrow|(?:next\s+)?(?:" + "|".join(_WEEKDAYS) + r"))\b",
                         re.IGNORECASE)
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+_MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|" \
+         r"nov(?:ember)?|dec(?:ember)?)"
+MONTH_DATE = re.compile(rf"\b{_MONTH}\s+(\d{{1,2}})(?:st|nd|rd|th)?\b|\b(?:the\s+)?(\d{{1,2}})(?:st|nd|rd|th)?\s+of\s+{_MONTH}\b"
+                        r"|\bthe\s+(\d{1,2})(?:st|nd|rd|th)\b", re.IGNORECASE)
 _PLACE = re.compile(r"\b(?:in|for|at|of)\s+((?:[A-Z][\w'\-]+)(?:\s+(?:[A-Z][\w'\-]+))*)")
 _PLACE_LOWER = re.compile(r"\b(?:in|for)\s+([a-z][\w'\-]+(?:\s+[a-z][\w'\-]+)?)")
 _NOT_PLACES = {w.capitalize() for w in _WEEKDAYS} | {"Today", "Tomorrow", "Tonight", "I", "Me", "My", "The"}
@@ -46,6 +53,7 @@ _DEVICE = re.compile(
     re.IGNORECASE,
 )
 _ROOM = re.compile(r"\bin the ([a-z]+(?: room)?)\b", re.IGNORECASE)
+_ROOMS = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, ROOMS), key=len, reverse=True)) + r")\b", re.IGNORECASE)
 
 
 def duration_seconds(text: str) -> int | None:
@@ -90,11 +98,34 @@ def _clock(text: str) -> tuple[int, int] | None:
     return None
 
 
+def _month_date(text: str, now: datetime) -> datetime | None:
+    """"december 3rd", "the 3rd of december", "the 12th" (this month, or the next if it has passed)."""
+    match = MONTH_DATE.search(text)
+    if not match:
+        return None
+    month_name, day_a, day_b, month_b, day_c = match.groups()
+    name = month_name or month_b
+    month = _MONTHS.index(name[:3].lower()) + 1 if name else now.month
+    day = int(day_a or day_b or day_c)
+    base = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    for year, mon in ((now.year, month), (now.year + (month == 12 if not name else 1), month % 12 + 1 if not name else month)):
+        try:
+            candidate = base.replace(year=year, month=mon, day=day)
+        except ValueError:
+            continue
+        if candidate >= base:
+            return candidate
+    return None
+
+
 def date_in(text: str, now: datetime) -> datetime | None:
     """The day named in `text` (today, tomorrow, a weekday, an ISO date) at midnight, or None."""
     iso = _ISO_DATE.search(text)
     if iso:
         return datetime(int(iso[1]), int(iso[2]), int(iso[3]), tzinfo=now.tzinfo)
+    named = _month_date(text, now)
+    if named is not None:
+        return named
     match = _DAY_WORDS.search(text)
     if not match:
         return None
@@ -170,7 +201,9 @@ def device_in(text: str) -> str | None:
 
     A room named after the device ("the lights in the bedroom") is put in front: "bedroom lights".
     """
-    found = [m.group(1).lower().strip() for m in _DEVICE.finditer(text)]
+    found = [m.group(1).lower().strip() for m in _DEVICE.finditer(text)
+             if not re.fullmatch(r"locks?", m.group(1).strip(), re.IGNORECASE)
+             or not re.match(r"\s+(?:it|them|the|my|all|up|both|every)\b", text[m.end():], re.IGNORECASE)]
     if not found:
         return None
     phrase = max(found, key=lambda p: (len(p.split()), found.index(p)))
@@ -183,7 +216,8 @@ def device_in(text: str) -> str | None:
 
 
 def device_state_in(text: str) -> str | None:
-    """The wanted state: a number with % or degrees, lock/unlock, on/off, or a bare number after 'to'."""
+    """The wanted state: a number with % or degrees, lock/unlock, on/off, a synonym ("kill" -> off), or a bare
+    number after 'to'."""
     lowered = text.lower()
     measured = re.search(r"(\d+(?:\.\d+)?)\s*(?:%|percent|degrees|°)", lowered)
     if measured:
@@ -191,10 +225,23 @@ def device_state_in(text: str) -> str | None:
     for word in ("unlock", "lock", "off", "on"):
         if re.search(rf"\b{word}\b", lowered):
             return word
-    if re.search(r"\b(open)\b", lowered):
-        return "unlock"
-    number = re.search(r"\bto\s+(\d+(?:\.\d+)?)\b", lowered)
+    for word, state in STATE_WORDS.items():
+        if re.search(rf"\b{re.escape(word)}\b", lowered) and state in ("on", "off", "lock", "unlock"):
+            return state
+    number = re.search(r"\b(?:to|at|up to|down to)\s+(\d+(?:\.\d+)?)\b", lowered)
     return number.group(1) if number else None
+
+
+def room_in(text: str) -> str | None:
+    """A room named in `text` ("the kitchen"), lower-cased."""
+    match = _ROOMS.search(text)
+    return match.group(0).lower() if match else None
+
+
+def device_noun(phrase: str) -> str:
+    """The device noun of a phrase ("kitchen lights" -> "lights")."""
+    found = re.findall(r"\b(?:" + DEVICE_NOUNS + r")\b", phrase, re.IGNORECASE)
+    return found[-1].lower() if found else ""
 
 
 def number_in(text: str) -> float | None:
@@ -207,6 +254,7 @@ _FILLER = re.compile(
     r"and|then|also|set|add|put|create|make|at|on|for|in|to|with|of)\b",
     re.IGNORECASE,
 )
+_LABEL_FILLER = re.compile(r"\b(?:" + "|".join(map(re.escape, LABEL_FILLER)) + r")\b", re.IGNORECASE)
 _EDGE_FILLER = re.compile(
     r"^(?:(?:please|can you|could you|would you|i want to|i'd like to|also|then|and|a|an|the|my|new|for|on|at|in|to|"
     r"called|named|titled)\b\s*)+|(?:\s*\b(?:please|for|on|at|in|to|and|then|from|my|the|a|an))+$",
@@ -219,6 +267,7 @@ def _without_times(text: str) -> str:
     out = DURATION.sub(" ", out)
     out = _CLOCK.sub(" ", out)
     out = _DAY_WORDS.sub(" ", out)
+    out = MONTH_DATE.sub(" ", out)
     return _ISO_DATE.sub(" ", out)
 
 
@@ -228,6 +277,7 @@ def residue(text: str, remove: list[str]) -> str:
     for phrase in sorted(remove, key=len, reverse=True):
         out = re.sub(rf"\b{re.escape(phrase)}\b", " ", out, flags=re.IGNORECASE)
     out = _FILLER.sub(" ", out)
+    out = _LABEL_FILLER.sub(" ", out)
     out = re.sub(r"[^\w'\- ]+", " ", out)
     return re.sub(r"\s+", " ", out).strip()
 

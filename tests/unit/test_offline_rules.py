@@ -89,9 +89,17 @@ def test_small_talk_goes_fast_to_conversation(text):
 
 
 def test_unknown_requests_plan_with_low_confidence():
-    decision = rules.decide_route("write me a poem about autumn", REGISTRY)
+    decision = rules.decide_route("could you maybe sort out something about the thing", REGISTRY)
     assert decision.route == "plan" and decision.confidence < 0.7
-    assert [s["tool"] for s in rules.draft_plan("write me a poem about autumn", REGISTRY, NOW)["steps"]] == ["llm.generate"]
+
+
+def test_a_lone_writing_request_is_answered_directly_and_within_a_plan_is_a_step():
+    decision = rules.decide_route("write me a poem about autumn", REGISTRY)
+    assert (decision.route, decision.domain) == ("fast", "conversation")
+    assert reply_text("write me a poem about autumn").startswith("I didn't do")  # offline: says it cannot
+    steps = rules.draft_plan("search my notes for docker and summarize them", REGISTRY, NOW)["steps"]
+    assert [s["tool"] for s in steps] == ["search.search_docs", "llm.generate"]
+    assert steps[0]["args"]["query"] == "docker" and steps[1]["args"]["context"] == "{{step_1}}"
 
 
 def test_shared_keywords_do_not_decide_the_domain():

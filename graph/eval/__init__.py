@@ -1,0 +1,1 @@
+"""`plangate eval`: score the gate and the planner on labelled requests."""
