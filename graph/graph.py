@@ -5,8 +5,9 @@
                     --explicit "plan" in the input-------> approve_plan -> dispatch
     dispatch --Send(run_step) per ready step--> run_step --> dispatch
     dispatch --side effects need approval--> approve_steps --> dispatch
-    dispatch --settled, unhandled failures, replans left--> replanner --> dispatch
-    dispatch --all settled--> summarizer -> END
+    dispatch --settled, unhandled failures, replans left--> replanner --finish, with the answer--> END
+                                                                     --replace steps-----------> dispatch
+    dispatch --all settled--> summarizer (the plan's answer template when every step completed) -> END
 
 `build_graph(checkpointer=..., store=...)` compiles one for apps and the CLI. The prebuilt `graph`
 (`plangate.graph.graph:graph`, served by `langgraph dev`) has no checkpointer, because the server manages
@@ -37,7 +38,7 @@ from plangate.nodes.approval import approve_plan, approve_steps, route_after_app
 from plangate.nodes.executor import dispatch, route_after_dispatch, run_step
 from plangate.nodes.fast_reply import fast_reply, route_after_fast_reply
 from plangate.nodes.planner import planner, route_after_planner
-from plangate.nodes.replanner import replanner
+from plangate.nodes.replanner import replanner, route_after_replanner
 from plangate.nodes.router import route_after_router, router
 from plangate.nodes.summarizer import summarizer
 from plangate.tools.registry import build_registry
@@ -96,7 +97,7 @@ def build_graph(
     builder.add_conditional_edges("dispatch", route_after_dispatch, ["run_step", "approve_steps", "replanner", "summarizer"])
     builder.add_edge("run_step", "dispatch")
     builder.add_edge("approve_steps", "dispatch")
-    builder.add_edge("replanner", "dispatch")
+    builder.add_conditional_edges("replanner", route_after_replanner)
     builder.add_edge("summarizer", END)
 
     compiled = builder.compile(checkpointer=checkpointer, store=store, name=name)
