@@ -115,3 +115,5 @@ class StepTask(TypedDict):
     results: dict[int, dict[str, Any]]  # the results this step may reference, as it sees them (fallbacks applied)
     plan_id: str
     deadline: float
+    board: NotRequired[str]  # the wave's board in the dispatching process (plangate.graph.engine.board)
+    ready: NotRequired[bool]  # its prerequisites had settled at dispatch (else it waits on the board)
