@@ -29,7 +29,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy
 
-from plangate.graph.context import Context, ContextError
+from plangate.graph.context import Context, ContextError, coerce_context
 from plangate.graph.engine.step_runner import model_error_can_pass
 from plangate.graph.io import node
 from plangate.graph.services import Services
@@ -102,7 +102,29 @@ def build_graph(
 
     compiled = builder.compile(checkpointer=checkpointer, store=store, name=name)
     log.info("plangate: compiled graph %r (%d tools)", name, len(services.registry.names()))
-    return compiled.with_config(recursion_limit=_default_recursion_limit())
+    limited = _RunContextLimit(**vars(compiled))  # a copy, as `with_config` makes one
+    return limited.with_config(recursion_limit=_default_recursion_limit())
+
+
+class _RunContextLimit(CompiledStateGraph):
+    """The compiled graph, with each run's recursion limit derived from that run's Context (`max_plan_steps`,
+    `max_replans`), unless the caller's config sets one. The compiled-in limit is the default Context's."""
+
+    def stream(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        return super().stream(input, _run_limit(config, kwargs.get("context")), **kwargs)
+
+    def astream(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        return super().astream(input, _run_limit(config, kwargs.get("context")), **kwargs)
+
+
+def _run_limit(config: Any, context: Any) -> Any:
+    if context is None or (isinstance(config, Mapping) and "recursion_limit" in config):
+        return config
+    try:
+        limit = coerce_context(context).recursion_limit()
+    except ContextError:
+        return config  # the run reports the bad Context itself
+    return {**(config or {}), "recursion_limit": limit}
 
 
 def _default_recursion_limit() -> int:
