@@ -6,12 +6,14 @@ the pending steps whose prerequisites are in the wave. The tasks of a wave meet 
 (`plangate.graph.engine.board`), which gives each its turn, at most `max_parallel_steps` at once.
 
 Why one `Send` per step rather than `@task`s awaited inside one executor node (both persist each finished
-step): measured on the bench (bench/results/summary.md, "Executor"), both remove the barriers and run within
-a few ms of each other, so the choice rests on what else each gives. With `Send`, each step is a task of its
-own in Studio (its inputs and its result), its result is written to the `step_results` channel the moment it
-finishes, and a resumed wave re-runs exactly the unfinished steps. `@task` results are matched by call order
-on resume, and a completion-driven launch order is not reproducible, so a resumed node could re-run a
-finished step; they are also saved as task returns, not as state.
+step), measured with `python -m bench.executor_choice` (bench/results/summary.md): on uneven tool latencies both
+remove the barrier (b01's shape: BSP 1.51 s, Send per step 0.91 s, `@task` 0.90 s) and are within 1% of each
+other; with zero latency they are within a few ms (a chain of 6 on SQLite: 10.5 ms `@task`, 12.5 ms Send, 25.8 ms
+BSP; a busier run gave 11 against 56). Both remove the barrier, so what decided is what each guarantees. With `Send`, each step is a task of its own in Studio (inputs
+and result), its result is written to the `step_results` channel when it finishes, and a resumed wave re-runs
+exactly the unfinished steps. A `@task`'s saved result is found again by its call index in the node
+(langgraph/pregel/_runner.py: `scratchpad.call_counter()`), and steps launched as they become ready are called in
+an order that depends on timing, so a resumed node could pair a step with another step's saved result or re-run it.
 """
 
 from __future__ import annotations
