@@ -10,10 +10,10 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from plangate.graph.persistence.savers import Persistence
+from plangate.graph.persistence.handle import Persistence, stop_batch_task
+from plangate.graph.persistence.target import redact
 
 POOL_SIZE = 10
 SETUP_LOCK_TIMEOUT_S = 120
@@ -53,8 +53,6 @@ def open_postgres(url: str, *, pool_size: int = POOL_SIZE) -> Iterator[Persisten
     from langgraph.store.postgres import PostgresStore
     from psycopg_pool import ConnectionPool
 
-    from plangate.graph.persistence.savers import Persistence, redact
-
     psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S).close()  # fail fast and clearly when unreachable
     with ConnectionPool(url, min_size=1, max_size=max(pool_size, 2), kwargs=_pg_kwargs(), open=True, timeout=30) as pool:
         saver, store = PostgresSaver(pool), PostgresStore(pool)
@@ -76,8 +74,6 @@ async def open_async_postgres(url: str, *, pool_size: int = POOL_SIZE) -> AsyncI
     from langgraph.store.postgres.aio import AsyncPostgresStore
     from psycopg_pool import AsyncConnectionPool
 
-    from plangate.graph.persistence.savers import Persistence, _stop_batch_task, redact
-
     await (await psycopg.AsyncConnection.connect(url, connect_timeout=CONNECT_TIMEOUT_S)).close()
     async with AsyncConnectionPool(
         url, min_size=1, max_size=max(pool_size, 2), kwargs=_pg_kwargs(), open=False, timeout=30
@@ -93,4 +89,4 @@ async def open_async_postgres(url: str, *, pool_size: int = POOL_SIZE) -> AsyncI
         try:
             yield Persistence(saver, store, redact(url), kind="postgres")
         finally:
-            await _stop_batch_task(store)
+            await stop_batch_task(store)
