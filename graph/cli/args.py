@@ -1,24 +1,14 @@
-"""The `plangate` command: run a request, then inspect, resume and fork threads.
-
-    plangate "set a timer for 10 minutes and check the weather in Paris"
-    plangate threads | show THREAD | history THREAD | resume THREAD [--approve|--reject] | fork THREAD CHECKPOINT | stats
-    plangate eval [LABELLED.jsonl ...]   (score the gate and the planner on labelled requests)
-"""
+"""What the `plangate` command line says: the parser, the command a request runs, and the run's Context."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
-import sys
 import uuid
 from typing import Any
 
-from rich.console import Console
-from rich.markup import escape
-
-from plangate.graph.context import Context, ContextError
+from plangate.graph.context import Context
 
 COMMANDS = ("threads", "show", "history", "resume", "fork", "stats", "eval", "run")
 
@@ -129,7 +119,7 @@ def _looks_like_data(word: str) -> bool:
     return word.endswith(".jsonl") or os.path.exists(word)
 
 
-def _normalise(argv: list[str]) -> list[str]:
+def normalise(argv: list[str]) -> list[str]:
     """Put the command first; a request with no command is `run` (`plangate "set a timer"`)."""
     words = _positionals(argv)
     if not words:
@@ -142,40 +132,6 @@ def _normalise(argv: list[str]) -> list[str]:
     if command in COMMANDS and (asks_help or len(words) - 1 <= POSITIONALS.get(command, len(words))):
         return [command, *argv[:first], *argv[first + 1:]]
     return ["run", *argv]
-
-
-def _fail(message: str, hint: str, code: int = 2) -> int:
-    console = Console(stderr=True, soft_wrap=True, highlight=False)
-    console.print(f"[red]plangate: error:[/red] {escape(message)}")
-    console.print(f"[dim]hint: {escape(hint)}[/dim]")
-    return code
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = _normalise(list(sys.argv[1:] if argv is None else argv))
-    parser = build_parser()
-    if not argv:
-        parser.print_help()
-        return 2
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
-    debug = bool(os.environ.get("PLANGATE_DEBUG"))
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(message)s")
-    try:
-        from plangate.graph.cli import commands as cli_commands
-
-        return cli_commands.dispatch(args)
-    except CliError as exc:
-        return _fail(str(exc), exc.hint, 1)
-    except ContextError as exc:
-        return _fail(str(exc), "check the PLANGATE_* environment variables or the flags")
-    except KeyboardInterrupt:
-        return _fail("interrupted", "the thread is saved; continue it with 'plangate resume THREAD'", 130)
-    except Exception as exc:  # one clear line for the user, never a stack trace
-        logging.getLogger("plangate").debug("unexpected error", exc_info=True)
-        return _fail(f"{type(exc).__name__}: {exc}", "run with PLANGATE_DEBUG=1 for details, or see README troubleshooting", 1)
 
 
 def context_overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -197,6 +153,3 @@ def new_thread_id() -> str:
 def dump_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str, ensure_ascii=False))
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())
