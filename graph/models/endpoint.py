@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from langchain_openai import ChatOpenAI
 
-from plangate.graph.models.tiers import is_openai_url
+from plangate.graph.models.openai_url import is_openai_url
 
 log = logging.getLogger("plangate")
 _served: dict[tuple[str, str], str] = {}  # (base_url, configured name) -> name to send

@@ -22,11 +22,11 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlparse
 
 from langchain_core.language_models import BaseChatModel
 
 from plangate.graph.context import Context
+from plangate.graph.models.openai_url import is_openai_url
 from plangate.graph.offline.chat_model import OfflineRulesModel, is_offline
 from plangate.tools.registry import ToolRegistry
 
@@ -45,11 +45,6 @@ def endpoint_url(ctx: Context) -> str:
 def endpoint_configured(ctx: Context) -> bool:
     """True when a real model endpoint is configured; False means the offline rules model."""
     return bool(endpoint_url(ctx) or os.environ.get("OPENAI_API_KEY"))
-
-
-def is_openai_url(url: str | None) -> bool:
-    """True for OpenAI itself (no base URL, or an openai.com host)."""
-    return not url or (urlparse(url).hostname or "").endswith("openai.com")
 
 
 def _api_key() -> str:
