@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
+from pydantic import SecretStr
 
 from plangate.graph.context import Context
 from plangate.graph.models.openai_url import is_openai_url
@@ -83,11 +84,11 @@ def chat_model(ctx: Context, tier: Tier) -> BaseChatModel:
             _cache[key] = EndpointChatOpenAI(
                 model=name,
                 base_url=url,
-                api_key=_api_key(),
+                api_key=SecretStr(_api_key()),
                 timeout=ctx.model_timeout_s,
                 max_retries=ctx.model_max_retries,
                 temperature=0,
-                max_tokens=cap,
+                max_completion_tokens=cap,  # the field `max_tokens`, by its alias
             )
         return _cache[key]
 

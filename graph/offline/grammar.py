@@ -275,7 +275,8 @@ def parse(text: str, registry: ToolRegistry, now: datetime | None = None) -> lis
     pending: str | None = None
     for raw, sequential in split(normalize(text)):
         piece = strip_opener(raw)
-        if _SMALLTALK.match(raw) and not matching.hits(raw, registry) and _SMALLTALK.match(raw).end() >= len(raw.strip()):
+        smalltalk = _SMALLTALK.match(raw)
+        if smalltalk and not matching.hits(raw, registry) and smalltalk.end() >= len(raw.strip()):
             tasks.append(Task(raw, SMALLTALK))  # "can you hear me": the opener is part of the small talk
             continue
         condition, action = conditionals.split_condition(piece, registry)

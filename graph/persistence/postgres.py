@@ -54,7 +54,12 @@ def open_postgres(url: str, *, pool_size: int = POOL_SIZE) -> Iterator[Persisten
     from psycopg_pool import ConnectionPool
 
     psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S).close()  # fail fast and clearly when unreachable
-    with ConnectionPool(url, min_size=1, max_size=max(pool_size, 2), kwargs=_pg_kwargs(), open=True, timeout=30) as pool:
+    from psycopg.rows import DictRow
+
+    with ConnectionPool(
+        url, connection_class=psycopg.Connection[DictRow], min_size=1, max_size=max(pool_size, 2),
+        kwargs=_pg_kwargs(), open=True, timeout=30,
+    ) as pool:
         saver, store = PostgresSaver(pool), PostgresStore(pool)
         with pool.connection() as lock_conn:
             _take_setup_lock(lock_conn)
@@ -75,8 +80,11 @@ async def open_async_postgres(url: str, *, pool_size: int = POOL_SIZE) -> AsyncI
     from psycopg_pool import AsyncConnectionPool
 
     await (await psycopg.AsyncConnection.connect(url, connect_timeout=CONNECT_TIMEOUT_S)).close()
+    from psycopg.rows import DictRow
+
     async with AsyncConnectionPool(
-        url, min_size=1, max_size=max(pool_size, 2), kwargs=_pg_kwargs(), open=False, timeout=30
+        url, connection_class=psycopg.AsyncConnection[DictRow], min_size=1, max_size=max(pool_size, 2),
+        kwargs=_pg_kwargs(), open=False, timeout=30,
     ) as pool:
         saver, store = AsyncPostgresSaver(pool), AsyncPostgresStore(pool)
         async with pool.connection() as lock_conn:

@@ -128,8 +128,8 @@ def _setup_file(path: str) -> None:
 
 
 def _connect(path: str, *, autocommit: bool) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000,
-                           **({"isolation_level": None} if autocommit else {}))
+    isolation = None if autocommit else "DEFERRED"  # "DEFERRED" is sqlite3's default
+    conn = sqlite3.connect(path, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=isolation)
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
