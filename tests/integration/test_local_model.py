@@ -27,6 +27,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 
 from plangate import Context, build_graph
 from plangate.graph.engine.plan import SETTLED, validate_plan
+from plangate.graph.graph import MODEL_RETRY
 from plangate.graph.persistence.savers import open_sqlite
 from plangate.tools.registry import build_registry
 
@@ -103,7 +104,9 @@ def assert_settled(out: dict[str, Any], calls: CountCalls, ctx: Context) -> None
     assert 0.0 <= out["confidence"] <= 1.0
     assert out["messages"][-1].type == "ai" and str(out["messages"][-1].content).strip()
     assert not out.get("error"), out.get("error")
-    assert 1 <= metrics["llm_calls"] == calls.started <= most_model_calls(ctx)  # every call metered, and bounded
+    # Every call that went out is bounded; the state meters all of them except those of a node attempt that failed
+    # and was retried by the node's RetryPolicy (a slow local server under load), whose updates LangGraph drops.
+    assert 1 <= metrics["llm_calls"] <= calls.started <= MODEL_RETRY.max_attempts * most_model_calls(ctx)
     results = out.get("step_results") or {}
     if out["route"] == "plan":
         plan = validate_plan(out["plan"], build_registry(), max_steps=ctx.max_plan_steps * (ctx.max_replans + 1))
