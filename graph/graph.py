@@ -106,7 +106,7 @@ def build_graph(
     return limited.with_config(recursion_limit=_default_recursion_limit())
 
 
-class _RunContextLimit(CompiledStateGraph):
+class _RunContextLimit(CompiledStateGraph[AgentState, Context, InputState, AgentState]):
     """The compiled graph, with each run's recursion limit derived from that run's Context (`max_plan_steps`,
     `max_replans`), unless the caller's config sets one. The compiled-in limit is the default Context's."""
 
