@@ -364,7 +364,8 @@ def header(meta: dict[str, Any] | None) -> list[str]:
                 f"{meta['python']}, LangGraph {meta['langgraph']}). Load average (1/5/15 min) before: {meta['load_before']}, "
                 f"after: {meta.get('load_after', 'n/a')}; the machine is shared, so absolute times carry that noise. "
                 f"Total {meta.get('seconds', 0):.0f} s. BENCH_SCALE={meta['scale']:g}"
-                + (" (quick mode)" if meta.get("quick") else "") + ".", ""]
+                + (" (quick mode)" if meta.get("quick") else "")
+                + (f". Sections run: {meta['sections']}" if meta.get("sections") else "") + ".", ""]
     out += ["Every system runs on the same scripted `LatencyChatModel` (fixed latency per call, token accounting) and the "
             "same tools, and the model gives each system the replies a competent model would for the task, so all do "
             "identical tool work (checked per run). Baselines in `bench/baselines/`: the LangGraph plan-and-execute "
