@@ -30,6 +30,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy
 
 from plangate.graph.context import Context, ContextError, coerce_context
+from plangate.graph.engine import board as boards
 from plangate.graph.engine.step_runner import model_error_can_pass
 from plangate.graph.io import node
 from plangate.graph.services import Services
@@ -94,7 +95,8 @@ def build_graph(
     builder.add_conditional_edges("fast_reply", route_after_fast_reply)
     builder.add_conditional_edges("planner", route_after_planner)
     builder.add_conditional_edges("approve_plan", route_after_approve_plan)
-    builder.add_conditional_edges("dispatch", route_after_dispatch, ["run_step", "approve_steps", "replanner", "summarizer"])
+    route_waves = partial(route_after_dispatch, watch_saves=boards.watch(checkpointer))
+    builder.add_conditional_edges("dispatch", route_waves, ["run_step", "approve_steps", "replanner", "summarizer"])
     builder.add_edge("run_step", "dispatch")
     builder.add_edge("approve_steps", "dispatch")
     builder.add_conditional_edges("replanner", route_after_replanner)
@@ -108,13 +110,27 @@ def build_graph(
 
 class _RunContextLimit(CompiledStateGraph[AgentState, Context, InputState, AgentState]):
     """The compiled graph, with each run's recursion limit derived from that run's Context (`max_plan_steps`,
-    `max_replans`), unless the caller's config sets one. The compiled-in limit is the default Context's."""
+    `max_replans`), unless the caller's config sets one. The compiled-in limit is the default Context's.
+
+    Under `invoke`/`stream` the tasks of a wave wait for their turn in LangGraph's thread pool, whose default size
+    (min(32, CPUs + 4)) a wide or long wave fills, leaving no thread for the checkpoint writes the steps wait on:
+    unless the caller sets `max_concurrency`, the pool gets room for a whole wave (threads start only when needed)."""
 
     def stream(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
-        return super().stream(input, _run_limit(config, kwargs.get("context")), **kwargs)
+        return super().stream(input, _run_pool(_run_limit(config, kwargs.get("context")), kwargs.get("context")), **kwargs)
 
     def astream(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
         return super().astream(input, _run_limit(config, kwargs.get("context")), **kwargs)
+
+
+def _run_pool(config: Any, context: Any) -> Any:
+    if isinstance(config, Mapping) and "max_concurrency" in config:
+        return config
+    try:
+        ctx = coerce_context(context)
+    except ContextError:
+        return config
+    return {**(config or {}), "max_concurrency": ctx.max_plan_steps * (ctx.max_replans + 1) + 16}
 
 
 def _run_limit(config: Any, context: Any) -> Any:

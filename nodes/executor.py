@@ -22,6 +22,7 @@ import json
 import uuid
 from typing import Any, Literal
 
+from langgraph.config import get_config
 from langgraph.runtime import Runtime, get_runtime
 from langgraph.types import Send
 
@@ -77,8 +78,9 @@ async def dispatch(state: AgentState, runtime: Runtime[Context], io: IO, *, serv
             "plan_elapsed_ms": elapsed, "step_budget_s": max(budget_ms - elapsed, 1) / 1000}
 
 
-def route_after_dispatch(state: AgentState) -> list[Send] | Literal["approve_steps", "replanner", "summarizer"]:
-    """Send one run_step task per step of the wave (with its board), or move on."""
+def route_after_dispatch(state: AgentState, *, watch_saves: bool = False) -> list[Send] | Literal["approve_steps", "replanner", "summarizer"]:
+    """Send one run_step task per step of the wave (with its board), or move on. `watch_saves`: the checkpointer
+    reports saved results (`board.watch`), so a dependent starts only once its prerequisites are saved."""
     action = state.get("next_action")
     if action != "run":
         return {"approve": "approve_steps", "replan": "replanner"}.get(action, "summarizer")  # type: ignore[return-value]
@@ -89,7 +91,10 @@ def route_after_dispatch(state: AgentState) -> list[Send] | Literal["approve_ste
     wave = list(state.get("wave") or [])
     parallel = coerce_context(get_runtime(Context).context).max_parallel_steps
     key = f"{plan.plan_id}:{uuid.uuid4().hex[:12]}"
-    boards.post(key, boards.Board(plan, results, wave, approvals=approvals, max_parallel=parallel, budget_s=budget_s))
+    thread_id = (get_config().get("configurable") or {}).get("thread_id")
+    boards.post(key, boards.Board(plan, results, wave, approvals=approvals, max_parallel=parallel, budget_s=budget_s,
+                                  thread_id=None if thread_id is None else str(thread_id),
+                                  watch_saves=watch_saves and thread_id is not None))
     sends = []
     for step_id in wave:
         step = plan.step(step_id)

@@ -6,6 +6,11 @@ arguments refer to), skip (a false condition, an unneeded fallback, a rejection:
 stop (a prerequisite failed, the plan halted or ran out of time: `dispatch` decides what happens next). At most
 `max_parallel` steps run at once; the rest get their verdicts in step order as slots free up.
 
+A step that ran in this wave counts as settled for its dependents only once its result is saved (the checkpointer
+reports it through `saved()`), so a crash can never leave a dependent's side effect behind a prerequisite that
+will run again. Without a checkpointer this process can watch (the server's own), or when a save is not seen
+within SAVE_GRACE_S (durability="exit" saves nothing until the end), dependents go ahead without it.
+
 A board lives only in the process that dispatched the wave. After a crash, LangGraph re-runs the wave's
 unfinished tasks in a new process with no board: then a task runs only if it was ready at dispatch, and the
 others stop and are sent again by the next `dispatch` (finished steps are never re-run: their writes are kept).
@@ -13,6 +18,7 @@ others stop and are sent again by the next `dispatch` (finished steps are never 
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import OrderedDict
@@ -25,6 +31,7 @@ from plangate.graph.engine.plan import SETTLED, ExecutionPlan
 from plangate.graph.engine.scheduler import effective, gate
 
 MAX_BOARDS = 4096  # boards of waves whose tasks never started (an interrupt, an error) are dropped, oldest first
+SAVE_GRACE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -38,8 +45,13 @@ class Board:
     """Results of one wave as they come in, and each waiting step's verdict (a Future, for threads and loops)."""
 
     def __init__(self, plan: ExecutionPlan, results: Mapping[int, Mapping[str, Any]], launched: list[int], *,
-                 approvals: Mapping[int, Mapping[str, Any]], max_parallel: int, budget_s: float) -> None:
+                 approvals: Mapping[int, Mapping[str, Any]], max_parallel: int, budget_s: float,
+                 thread_id: str | None = None, watch_saves: bool = False) -> None:
         self.plan = plan
+        self.thread_id = thread_id
+        self.watch_saves = watch_saves
+        self.saved: set[int] = set()  # steps of this wave whose result the checkpointer has saved
+        self.ran: dict[int, float] = {}  # steps that ran in this wave: when they settled
         self.base = dict(results)
         self.approvals = dict(approvals)
         self.max_parallel = max_parallel
@@ -67,8 +79,27 @@ class Board:
             verdict = self.verdicts.get(step_id)
             if verdict is not None and verdict.done() and verdict.result().action == "run":
                 self.running -= 1
+                if result is not None and self.watch_saves:
+                    self.ran[step_id] = time.monotonic()
+                    timer = threading.Timer(SAVE_GRACE_S, self.poke)
+                    timer.daemon = True
+                    timer.start()
             self._advance()
 
+    def mark_saved(self, step_ids: set[int]) -> None:
+        with self.lock:
+            self.saved |= step_ids
+            self._advance()
+
+    def poke(self) -> None:
+        """Decide again (a save's grace time has passed)."""
+        with self.lock:
+            self._advance()
+
+    def _unsaved(self, step_id: int) -> bool:
+        """A prerequisite that ran in this wave and whose result is not yet known to be saved."""
+        settled = self.ran.get(step_id)
+        return settled is not None and step_id not in self.saved and time.monotonic() - settled < SAVE_GRACE_S
     def _seen(self) -> dict[int, Mapping[str, Any]]:
         return {**self.base, **self.done}
 
@@ -83,6 +114,8 @@ class Board:
         if self.remaining_s() <= 0:
             return "stop", "the plan timeout passed"
         verdict, reason = gate(step, self.plan, seen)
+        if verdict == "ready" and any(self._unsaved(p) for p in step.prerequisites() - {step_id}):
+            return "wait", None
         if verdict == "ready" and self.approvals.get(step_id, {}).get("decision") == "reject":
             return "skip", f"rejected by the user: {self.approvals[step_id].get('reason') or 'no reason given'}"
         return {"blocked": "stop"}.get(verdict, verdict), reason
@@ -113,7 +146,8 @@ class Board:
             refs = {i: effective(self.plan, seen, i) for i in step.prerequisites() if i != step_id}
             self.running += 1
             self.verdicts[step_id].set_result(Verdict("run", refs))
-        if self.running == 0 and not ready:  # nothing runs, so nothing a waiting step needs can still settle
+        if self.running == 0 and not ready and not any(self._unsaved(i) for i in self.ran):
+            # nothing runs or is being saved, so nothing a waiting step needs can still settle
             for verdict in self.verdicts.values():
                 if not verdict.done():
                     verdict.set_result(Verdict("stop", reason="nothing left in this wave to wait for"))
@@ -130,6 +164,14 @@ def post(key: str, board: Board) -> None:
             _BOARDS.popitem(last=False)
 
 
+def saved(thread_id: str, step_ids: set[int]) -> None:
+    """The checkpointer saved these steps' results for `thread_id`: their dependents may start."""
+    with _BOARDS_LOCK:
+        mine = [b for b in _BOARDS.values() if b.thread_id == thread_id]
+    for board in mine:
+        board.mark_saved(step_ids)
+
+
 def find(key: str | None) -> Board | None:
     """The board of wave `key` in this process; None after a crash or in another process."""
     with _BOARDS_LOCK:
@@ -139,3 +181,42 @@ def find(key: str | None) -> Board | None:
 def close(key: str) -> None:
     with _BOARDS_LOCK:
         _BOARDS.pop(key, None)
+
+
+def watch(checkpointer: Any) -> bool:
+    """Have `checkpointer` report each saved step result to the boards (its put_writes / aput_writes wrapped on the
+    instance, signatures kept). False when there is nothing to watch."""
+    if checkpointer is None or checkpointer is True or checkpointer is False:
+        return False
+    if getattr(checkpointer, "_plangate_watched", False):
+        return True
+    for name in ("put_writes", "aput_writes"):
+        original = getattr(checkpointer, name, None)
+        if original is None:
+            continue
+        if name == "aput_writes":
+            @functools.wraps(original)
+            async def awrapped(config: Any, writes: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+                result = await _original(config, writes, *args, **kwargs)
+                _report(config, writes)
+                return result
+
+            setattr(checkpointer, name, awrapped)
+        else:
+            @functools.wraps(original)
+            def wrapped(config: Any, writes: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+                result = _original(config, writes, *args, **kwargs)
+                _report(config, writes)
+                return result
+
+            setattr(checkpointer, name, wrapped)
+    checkpointer._plangate_watched = True
+    return True
+
+
+def _report(config: Any, writes: Any) -> None:
+    thread_id = ((config or {}).get("configurable") or {}).get("thread_id")
+    done = {int(k) for channel, value in writes if channel == "step_results" and isinstance(value, dict)
+            for k, v in value.items() if isinstance(v, dict) and v.get("status") in SETTLED}
+    if thread_id is not None and done:
+        saved(str(thread_id), done)
