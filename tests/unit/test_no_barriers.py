@@ -74,3 +74,31 @@ async def test_a_freed_slot_goes_to_the_next_step_at_once(runner):
     steps = [work(1, "quick", 0.05), *[work(i, f"slow{i}", 0.6) for i in range(2, 5)], work(5, "fifth", 0.05)]
     _, clock = await run(runner, steps, ctx=Context(router_mode="llm", max_parallel_steps=4))
     assert clock.spans["fifth"][1] < min(clock.spans[f"slow{i}"][1] for i in range(2, 5))
+
+
+def test_a_dependent_starts_only_once_its_prerequisites_result_is_saved():
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from tests.helpers import make_graph
+
+    saved_at: dict[int, float] = {}
+
+    class SlowSaver(InMemorySaver):
+        """Saves each step result 0.3 s late, as a loaded database might."""
+
+        def put_writes(self, config, writes, task_id, task_path=""):
+            steps = [int(k) for c, v in writes if c == "step_results" and isinstance(v, dict)
+                     for k, r in v.items() if r.get("status") == "completed"]
+            if steps:
+                time.sleep(0.3)
+            result = super().put_writes(config, writes, task_id, task_path)
+            for step in steps:
+                saved_at[step] = time.monotonic()
+            return result
+
+    clock = Clock()
+    app = make_graph(tools={"test": clock.tools}, checkpointer=SlowSaver(), include_builtin_tools=False)
+    plan = {"steps": [work(1, "first", 0.0), work(2, "second", 0.0, depends_on=[1])]}
+    out = app.invoke({"messages": [{"role": "user", "content": "go"}], "plan": plan}, config())
+    assert {r["status"] for r in out["step_results"].values()} == {"completed"}
+    assert clock.spans["second"][0] >= saved_at[1]  # step 2 began after step 1's result was saved
