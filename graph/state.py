@@ -103,7 +103,10 @@ class AgentState(TypedDict, total=False):
     step_budget_s: float
     plan_seen: str | None
     notices: list[str]
-    approval_policy: dict[str, bool]
+    approval_policy: dict[str, Any]
+    plan_baseline: int | None  # steps in the plan as approved; later ones were added by the replanner
+    plan_approved: bool
+    chat_decision: Any  # an approval answer typed into the chat while the thread waited
     metrics: Annotated[dict[str, Any], merge_metrics]
     error: str | None
 

@@ -16,6 +16,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Overwrite
 from pydantic import BaseModel, Field, field_validator
 
+from plangate.graph import pending
 from plangate.graph.context import Context
 from plangate.graph.engine.plan import PlanValidationError, validate_plan
 from plangate.graph.events import emit
@@ -30,6 +31,7 @@ from plangate.graph.intake import (
 from plangate.graph.io import IO
 from plangate.graph.models.structured import StructuredFailure, Usage, ask_structured
 from plangate.graph.offline import rules
+from plangate.graph.pending import chat_decision
 from plangate.graph.services import Services, answer
 from plangate.graph.state import AgentState, Route
 from plangate.nodes import prompts
@@ -137,8 +139,14 @@ def _rung_timers(runtime: Runtime[Context], services: Services, user: str) -> li
 async def router(state: AgentState, runtime: Runtime[Context], io: IO, *, services: Services) -> dict[str, Any]:
     """Check the input, then decide the route: the caller's plan, the fast path or the planner."""
     ctx = services.context(runtime)
+    newest = (state.get("messages") or [None])[-1]
+    if isinstance(newest, HumanMessage) and state.get("plan") is not None and _no_new_plan(state):
+        typed = chat_decision(state, ctx, newest.text)
+        if typed is not None:
+            return {"chat_decision": typed}  # a clear yes / no to the pending approval: that turn goes on
+    closing = [pending.closing_note(state)] if pending.unfinished_plan(state) else []
     update = turn_reset(ctx)
-    update["notices"] = await io.blocking(_rung_timers, runtime, services, ctx.user_id)
+    update["notices"] = closing + await io.blocking(_rung_timers, runtime, services, ctx.user_id)
     if update["notices"]:
         emit("timers_rang", messages=update["notices"])
     try:
@@ -168,8 +176,18 @@ async def router(state: AgentState, runtime: Runtime[Context], io: IO, *, servic
             "plan": None, "plan_source": None}
 
 
-def route_after_router(state: AgentState) -> Literal["fast_reply", "planner", "approve_plan", "__end__"]:
-    """Where the router sends the request."""
+def _no_new_plan(state: AgentState) -> bool:
+    try:
+        return explicit_plan(state) is None
+    except InputError:
+        return False
+
+
+def route_after_router(state: AgentState) -> Literal["fast_reply", "planner", "approve_plan", "approve_steps", "__end__"]:
+    """Where the router sends the request (or a yes / no typed while an approval waited)."""
+    typed = state.get("chat_decision")
+    if isinstance(typed, dict):
+        return "approve_plan" if typed.get("for") == "plan" else "approve_steps"
     if state.get("error"):
         return "__end__"
     if state.get("plan_source") == "input":

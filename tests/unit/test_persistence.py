@@ -60,7 +60,7 @@ async def test_interrupted_thread_resumes_after_reopening(runner):
     ctx = Context(approve_plans=True, user_id="ana")
     cfg = config()
     first = await runner.run(user(PLAN_REQUEST), cfg, context=ctx)
-    assert first["__interrupt__"][0].value["type"] == "approve_plan"
+    assert first["__interrupt__"][0].value["action_requests"][0]["name"] == "run_plan"
     await runner.restart()  # a new process would do just this
     snapshot = await runner.state(cfg)
     assert snapshot.next == ("approve_plan",) and snapshot.values["route"] == "plan"
