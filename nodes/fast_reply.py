@@ -27,7 +27,7 @@ from plangate.graph.events import emit
 from plangate.graph.intake import plan_update
 from plangate.graph.io import IO
 from plangate.graph.models.jsontext import parse_tool_call_text
-from plangate.graph.models.structured import Usage
+from plangate.graph.models.structured import Usage, internal
 from plangate.graph.models.tiers import endpoint_profile
 from plangate.graph.offline import coverage, rules
 from plangate.graph.services import Services, answer
@@ -73,7 +73,7 @@ async def fast_reply(state: AgentState, runtime: Runtime[Context], io: IO, *, se
             usage.notes.append("conversation_model_failed")
         else:
             usage.add(reply)
-        return {**answer(str(reply.content), state), "metrics": usage.metrics()}
+        return {**answer(str(reply.content), state, message_id=reply.id), "metrics": usage.metrics()}
 
     name, args = await _tool_call(io, model, request, domain, tools, services, usage, state.get("messages") or [])
     if call_needs_approval(name, args, state, ctx, registry):
@@ -117,7 +117,7 @@ async def _tool_call(io: IO, model: BaseChatModel, request: str, domain: str, to
     offered = tools if len(tools) == 1 or endpoint_profile(model).any_tool_choice else [picked]
     provider_names = [registry.provider_name(n) for n in offered]
     choice = provider_names[0] if len(provider_names) == 1 else "any"
-    bound = model.bind_tools([registry.provider_schema(n) for n in offered], tool_choice=choice, max_tokens=256)
+    bound = internal(model.bind_tools([registry.provider_schema(n) for n in offered], tool_choice=choice, max_tokens=256))
     now = datetime.now().astimezone().isoformat(timespec="minutes")
     chosen = None
     try:
