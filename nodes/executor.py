@@ -49,10 +49,8 @@ async def dispatch(state: AgentState, runtime: Runtime[Context], io: IO, *, serv
     for step_id, reason in decided.skip.items():
         updates[step_id] = skipped_result(reason, plan.step(step_id).tool)
         emit("step_skipped", plan_id=plan.plan_id, step=step_id, tool=plan.step(step_id).tool, reason=reason)
-    if decided.action == "run":
-        for step_id in decided.wave:
-            updates[step_id] = {"status": "running", "output": None, "error": None, "attempts": 0, "duration_ms": 0,
-                                "tool": plan.step(step_id).tool}
+    # No "running" entry is stored for the wave: a cancelled run would leave it behind in the checkpoint, and a
+    # thread read later would show a step running forever. Live status comes from the step_started events.
     settled = sum(1 for s in plan.steps if {**results, **updates}.get(s.id, {}).get("status") in SETTLED)
     emit("progress", plan_id=plan.plan_id, done=settled, total=len(plan.steps), action=decided.action)
     return {"step_results": updates, "wave": decided.wave, "next_action": decided.action, "halted": decided.halted,

@@ -167,7 +167,7 @@ def test_a_clear_yes_or_no_typed_while_a_plan_waits_is_the_decision(answer):
     assert not pending(graph, cfg)
     if answer.startswith("yes"):
         assert [r["status"] for r in out["step_results"].values()] == ["completed", "completed"]
-        assert out["request"] == PLAN_REQUEST and "Timer set for 5 min" in out["messages"][-1].content
+        assert graph.get_state(cfg).values["request"] == PLAN_REQUEST and "Timer set for 5 min" in out["messages"][-1].content
     else:
         assert out["messages"][-1].content == "Plan rejected: rejected in the chat: 'no, cancel it'. Nothing was run."
 
@@ -185,7 +185,7 @@ def test_any_other_message_closes_the_pending_plan_and_says_what_was_not_run():
     graph, cfg, _ = waiting_plan()
     out = graph.invoke(user("is the front door locked?"), cfg, context=APPROVE_PLANS)
     answer = out["messages"][-1].content
-    assert not pending(graph, cfg) and out["request"] == "is the front door locked?"
+    assert not pending(graph, cfg) and graph.get_state(cfg).values["request"] == "is the front door locked?"
     assert answer.startswith("The earlier plan (set a timer for 5 minutes and then list my timers) was closed")
     assert "not run: step 1 timer.set_timer" in answer and answer.endswith("Front door lock is locked.")
     later = graph.invoke(user("yes"), cfg, context=APPROVE_PLANS)  # nothing waits any more: "yes" is just a message
