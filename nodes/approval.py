@@ -39,6 +39,7 @@ from plangate.graph.io import IO
 from plangate.graph.pending import typed_decision
 from plangate.graph.services import Services, answer
 from plangate.graph.state import AgentState, by_step_id
+from plangate.graph.transcript import plan_calls
 
 PLAN_ACTION = "run_plan"
 YES = {"approve", "approved", "yes", "y", "ok", "okay"}
@@ -137,8 +138,11 @@ async def approve_plan(state: AgentState, runtime: Runtime[Context], io: IO, *, 
     """Pause for a person to approve, reject or edit the plan (only when Context.approve_plans)."""
     ctx = services.context(runtime)
     plan = dict(state.get("plan") or {})
-    done = {"plan_baseline": len(plan.get("steps") or []), "plan_approved": True, "chat_decision": None}
-    if not approval_policy(state, ctx)["plans"] or state.get("plan_source") == "fast_path" or state.get("plan_approved"):
+    if state.get("plan_source") == "fast_path" or state.get("plan_approved"):
+        return {"chat_decision": None}
+    done = {"plan_baseline": len(plan.get("steps") or []), "plan_approved": True, "chat_decision": None,
+            "messages": [plan_calls(plan, plan.get("steps") or [])]}  # the plan shows in chat UIs before it runs
+    if not approval_policy(state, ctx)["plans"]:
         return done
     typed, problem = typed_decision(state, "plan"), None
     while True:
@@ -166,7 +170,8 @@ async def approve_plan(state: AgentState, runtime: Runtime[Context], io: IO, *, 
         except PlanValidationError as exc:
             problem = str(exc)
             continue
-        return {**plan_update(checked), "plan_source": "edited", **done, "plan_baseline": len(checked["steps"])}
+        return {**plan_update(checked), "plan_source": "edited", **done, "plan_baseline": len(checked["steps"]),
+                "messages": [plan_calls(checked, checked["steps"])]}
 
 
 def route_after_approve_plan(state: AgentState) -> Literal["dispatch", "__end__"]:

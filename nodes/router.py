@@ -34,6 +34,7 @@ from plangate.graph.offline import rules
 from plangate.graph.pending import chat_decision
 from plangate.graph.services import Services, answer
 from plangate.graph.state import AgentState, Route
+from plangate.graph.transcript import transcript
 from plangate.nodes import prompts
 
 Rung = Literal["rules", "weak", "strong"]
@@ -146,6 +147,8 @@ async def router(state: AgentState, runtime: Runtime[Context], io: IO, *, servic
             return {"chat_decision": typed}  # a clear yes / no to the pending approval: that turn goes on
     closing = [pending.closing_note(state)] if pending.unfinished_plan(state) else []
     update = turn_reset(ctx)
+    if closing:  # the closed plan's calls get their results ("not run"), so no UI shows them running forever
+        update["messages"] = transcript(state)
     update["notices"] = closing + await io.blocking(_rung_timers, runtime, services, ctx.user_id)
     if update["notices"]:
         emit("timers_rang", messages=update["notices"])

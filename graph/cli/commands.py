@@ -121,7 +121,7 @@ def _stream(app: Any, payload: Any, config: dict, ctx: Any, args: argparse.Names
 
 def _answer(values: dict[str, Any]) -> str:
     for message in reversed(values.get("messages") or []):
-        if isinstance(message, AIMessage):
+        if isinstance(message, AIMessage) and not message.tool_calls:  # the answer, not the plan's tool calls
             return str(message.content)
     return ""
 
