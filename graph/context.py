@@ -19,8 +19,8 @@ RouterMode = Literal["cascade", "llm", "rules"]
 StructuredMethod = Literal["auto", "function_calling", "json_schema", "json_mode"]
 SideEffectApproval = Literal["on", "replanned", "off"]
 # LangGraph's template metadata: Studio shows these fields as model pickers (kept in the JSON schema too).
-_LLM = {"__template_metadata__": {"kind": "llm"}}
-ModelName = Annotated[str, _LLM, Field(json_schema_extra=_LLM)]
+ModelName = Annotated[str, {"__template_metadata__": {"kind": "llm"}},
+                      Field(json_schema_extra={"__template_metadata__": {"kind": "llm"}})]
 _MODEL_HELP = " A model name on the OpenAI-compatible endpoint, or 'provider:model' (e.g. anthropic:claude-sonnet-4-5)."
 _SWITCH_WORDS = {"true": "on", "1": "on", "yes": "on", "on": "on", "false": "off", "0": "off", "no": "off", "off": "off",
                  "": "off", "replanned": "replanned"}

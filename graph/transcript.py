@@ -31,7 +31,7 @@ def call_id(plan_id: str, step_id: Any) -> str:
 
 
 def _called(messages: Sequence[BaseMessage]) -> set[str]:
-    return {c["id"] for m in messages if isinstance(m, AIMessage) for c in m.tool_calls if c.get("id")}
+    return {str(c["id"]) for m in messages if isinstance(m, AIMessage) for c in m.tool_calls if c.get("id")}
 
 
 def plan_calls(plan: Mapping[str, Any], steps: Iterable[Mapping[str, Any]], *, version: Any = None) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
@@ -92,7 +93,7 @@ class OfflineRulesModel(BaseChatModel):
         tools = kwargs.get("tools") or []
         message = self._respond(messages, [t["function"]["name"] for t in tools], tools)
         if message.tool_calls:
-            calls = [{"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i}
+            calls = [tool_call_chunk(name=c["name"], args=json.dumps(c["args"]), id=c["id"], index=i)
                      for i, c in enumerate(message.tool_calls)]
             return [ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=calls))]
         pieces = re.findall(r"\S+\s*|\s+", str(message.content)) or [""]
