@@ -1,4 +1,4 @@
-"""What each `plangate` command does (argument parsing lives in graph/cli.py)."""
+"""What each `plangate` command does (argument parsing lives in `plangate.graph.cli.args`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from langgraph.types import Command
 from rich.console import Console
 from rich.table import Table
 
-from plangate.graph.cli.main import (
+from plangate.graph.cli.args import (
     DEFAULT_EVAL_DATA,
     CliError,
     context_from_args,
@@ -24,13 +24,9 @@ from plangate.graph.cli.main import (
 from plangate.graph.engine.views import plan_tree
 from plangate.graph.graph import build_graph
 from plangate.graph.persistence.durable import DURABILITY, save_request
-from plangate.graph.persistence.savers import (
-    Persistence,
-    list_threads,
-    open_persistence,
-    redact,
-    resolve_target,
-)
+from plangate.graph.persistence.handle import Persistence
+from plangate.graph.persistence.savers import list_threads, open_persistence
+from plangate.graph.persistence.target import redact, resolve_target
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)

@@ -11,12 +11,15 @@ module imports langchain_openai; `plangate.graph.models.tiers` does so only when
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+from langchain_core.outputs import ChatGenerationChunk
 from langchain_openai import ChatOpenAI
+from pydantic import SecretStr
 
-from plangate.graph.models.tiers import is_openai_url
+from plangate.graph.models.openai_url import is_openai_url
 
 log = logging.getLogger("plangate")
 _served: dict[tuple[str, str], str] = {}  # (base_url, configured name) -> name to send
@@ -56,7 +59,8 @@ class EndpointChatOpenAI(ChatOpenAI):
         return name
 
     def _headers(self) -> dict[str, str]:
-        secret = self.openai_api_key.get_secret_value() if self.openai_api_key else "not-needed"
+        key = self.openai_api_key
+        secret = key.get_secret_value() if isinstance(key, SecretStr) else "not-needed"  # plangate passes a SecretStr
         return {"Authorization": f"Bearer {secret}"}
 
     def _served_name(self) -> str:
@@ -101,7 +105,9 @@ class EndpointChatOpenAI(ChatOpenAI):
     def _stream(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> Any:
         yield from super()._stream(messages, stop, run_manager, **{"model": self._served_name(), **kwargs})
 
-    async def _astream(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> Any:
+    async def _astream(
+        self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> AsyncIterator[ChatGenerationChunk]:
         name = await self._aserved_name()
         async for chunk in super()._astream(messages, stop, run_manager, **{"model": name, **kwargs}):
             yield chunk
