@@ -8,7 +8,9 @@ blocks]}`. It reads the thread through `values` and token streams through `messa
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 import uuid
 
 import httpx
@@ -26,8 +28,22 @@ PUBLIC = {"messages", "route", "confidence", "route_reason", "plan", "step_resul
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> DevServer:
-    with langgraph_dev(tmp_path_factory.mktemp("chat-ui")) as running:
+    workdir = tmp_path_factory.mktemp("chat-ui")
+    with langgraph_dev(workdir, extra_graphs={"plangate_test": "./tests/integration/served_graph.py:graph"},
+                       env={"PLANGATE_TEST_SIDE_EFFECTS": str(workdir / "side-effects.log")}) as running:
         yield running
+
+
+def effects(server: DevServer) -> list[str]:
+    path = server.workdir / "side-effects.log"
+    return path.read_text().splitlines() if path.exists() else []
+
+
+async def wait_for_effect(server: DevServer, line: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while line not in effects(server):
+        assert time.monotonic() < deadline, f"{line!r} never happened; effects: {effects(server)}"
+        await asyncio.sleep(0.1)
 
 
 @pytest.fixture
@@ -157,3 +173,33 @@ async def test_messages_tuple_stream_of_a_plan_carries_only_the_answer(client):
     assert [m["type"] for m in final] == ["human", "ai", "tool", "tool", "ai"]  # the plan, shown as tool traffic
     print(f"\nmessages-tuple: {len(chunks)} chunks, {len(ai)} AI chunks, ids {sorted({c['id'] for c in ai})}, "
           f"final message id {final[-1]['id']}")
+
+
+def slow_plan(tag: str) -> dict:
+    return {"goal": f"slow {tag}", "steps": [
+        {"id": 1, "tool": "test.echo", "args": {"text": f"first-{tag}"}},
+        {"id": 2, "tool": "test.slow", "args": {"seconds": 5, "label": f"long-{tag}"}, "depends_on": [1]},
+        {"id": 3, "tool": "test.echo", "args": {"text": f"after-{tag}"}, "depends_on": [2]}]}
+
+
+@pytest.mark.parametrize("strategy", ["interrupt", "rollback"])
+async def test_double_texting_a_plan_in_flight(client, server, strategy):
+    """README's double-texting table: interrupt closes the plan and says what was not run; rollback forgets the
+    run but not what its tools did."""
+    tag, thread = uuid.uuid4().hex[:6], (await client.threads.create())["thread_id"]
+    first = await client.runs.create(thread, "plangate_test", input={**typed("run the slow plan"), "plan": slow_plan(tag)})
+    await wait_for_effect(server, f"slow-start long-{tag}")
+    second = await client.runs.create(thread, "plangate_test", input=typed("is the front door locked?"),
+                                      multitask_strategy=strategy)
+    done = await client.runs.join(thread, second["run_id"])
+    answer = done["messages"][-1]["content"]
+    assert answer.endswith("Front door lock is locked.")
+    assert f"echo first-{tag}" in effects(server) and f"echo after-{tag}" not in effects(server)
+    if strategy == "interrupt":
+        assert (await client.runs.get(thread, first["run_id"]))["status"] == "interrupted"
+        assert answer.startswith(f"The earlier plan (slow {tag}) was closed without an answer; not run: step 2 test.slow")
+        assert "step 3 test.echo" in answer and "step 1" not in answer.split("not run:")[1]
+    else:
+        assert [m["type"] for m in done["messages"]] == ["human", "ai"]  # the first run is gone from the thread...
+        assert "earlier plan" not in answer  # ...but its echo (a side effect) stays done
+    assert server.blocking_errors() == []
