@@ -129,8 +129,9 @@ async def test_side_effect_steps_approve_edit_and_reject_one_decision_at_a_time(
     done = await client.runs.wait(thread, GRAPH, **decide({"type": "reject", "message": "someone is asleep"}), context=context)
     assert done["step_results"]["1"]["output"]["message"] == "Kitchen light is on at 40%."
     assert done["step_results"]["2"]["status"] == "skipped" and "someone is asleep" in done["step_results"]["2"]["error"]
-    thread, _ = await waiting(client, context, "turn on the coffee maker")  # the fast path's one call waits too
-    done = await client.runs.wait(thread, GRAPH, **decide({"type": "approve"}), context=context)
+    old_client = ctx(approve_side_effects=True)  # the flag's old boolean still means "on"
+    thread, _ = await waiting(client, old_client, "turn on the coffee maker")  # the fast path's one call waits too
+    done = await client.runs.wait(thread, GRAPH, **decide({"type": "approve"}), context=old_client)
     assert done["messages"][-1]["content"] == "Coffee maker plug is on."
 
 
