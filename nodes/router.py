@@ -31,7 +31,6 @@ from plangate.graph.intake import (
 from plangate.graph.io import IO
 from plangate.graph.models.structured import StructuredFailure, Usage, ask_structured
 from plangate.graph.offline import rules
-from plangate.graph.pending import chat_decision
 from plangate.graph.services import Services, answer
 from plangate.graph.state import AgentState, Route
 from plangate.graph.transcript import transcript
@@ -142,7 +141,7 @@ async def router(state: AgentState, runtime: Runtime[Context], io: IO, *, servic
     ctx = services.context(runtime)
     newest = (state.get("messages") or [None])[-1]
     if isinstance(newest, HumanMessage) and state.get("plan") is not None and _no_new_plan(state):
-        typed = chat_decision(state, ctx, newest.text)
+        typed = pending.chat_decision(state, ctx, newest.text)
         if typed is not None:
             return {"chat_decision": typed}  # a clear yes / no to the pending approval: that turn goes on
     closing = [pending.closing_note(state)] if pending.unfinished_plan(state) else []
