@@ -98,7 +98,8 @@ def latency_section(lat: dict[str, Any]) -> list[str]:
            f"Median / p95 seconds; {lat['concurrency']} requests in flight, InMemorySaver everywhere; "
            "`ok` counts runs whose tool calls were exactly the task's.", ""]
     rows = [[LABELS[s], *[f"{_s(t[s][c]['median_s'])} / {_s(t[s][c]['p95_s'])}" for c in CLASSES],
-             f"{t[s]['simple']['correct'] + t[s]['complex']['correct']}/{t[s]['simple']['n'] + t[s]['complex']['n']}"]
+             f"{sum(t[s][c]['correct'] for c in ('simple', 'complex', 'reasoning') if c in t[s])}/"
+             f"{sum(t[s][c]['n'] for c in ('simple', 'complex', 'reasoning') if c in t[s])}"]
             for s in t]
     out += _table(["system", *[f"{HEAD[c]} (n={t['react'][c]['n']})" for c in CLASSES], "ok"], rows)
     out += ["", "plangate / baseline, ratio of median latencies (below 1: plangate is faster):", ""]

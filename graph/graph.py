@@ -34,7 +34,7 @@ from plangate.graph.engine import board as boards
 from plangate.graph.engine.step_runner import model_error_can_pass
 from plangate.graph.io import node
 from plangate.graph.services import Services
-from plangate.graph.state import AgentState, InputState
+from plangate.graph.state import AgentState, InputState, OutputState
 from plangate.nodes.approval import approve_plan, approve_steps, route_after_approve_plan
 from plangate.nodes.executor import dispatch, route_after_dispatch, run_step
 from plangate.nodes.fast_reply import fast_reply, route_after_fast_reply
@@ -45,7 +45,7 @@ from plangate.nodes.summarizer import summarizer
 from plangate.tools.registry import build_registry
 
 log = logging.getLogger("plangate")
-PlangateGraph = CompiledStateGraph[AgentState, Context, InputState, AgentState]
+PlangateGraph = CompiledStateGraph[AgentState, Context, InputState, OutputState]
 _PREBUILT_LOCK = threading.Lock()
 _prebuilt: PlangateGraph | None = None
 
@@ -79,7 +79,7 @@ def build_graph(
     def add(name: str, body: Any, **options: Any) -> None:
         builder.add_node(name, node(partial(body, services=services), name), **options)
 
-    builder = StateGraph(AgentState, context_schema=Context, input_schema=InputState)
+    builder = StateGraph(AgentState, context_schema=Context, input_schema=InputState, output_schema=OutputState)
     add("router", router)
     add("fast_reply", fast_reply)
     add("planner", planner, retry_policy=MODEL_RETRY)
@@ -108,7 +108,7 @@ def build_graph(
     return limited.with_config(recursion_limit=_default_recursion_limit())
 
 
-class _RunContextLimit(CompiledStateGraph[AgentState, Context, InputState, AgentState]):
+class _RunContextLimit(CompiledStateGraph[AgentState, Context, InputState, OutputState]):
     """The compiled graph, with each run's recursion limit derived from that run's Context (`max_plan_steps`,
     `max_replans`), unless the caller's config sets one. The compiled-in limit is the default Context's.
 

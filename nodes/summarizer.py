@@ -59,8 +59,9 @@ async def summarizer(state: AgentState, runtime: Runtime[Context], io: IO, *, se
         return {**answer(text, state), "metrics": {"duration_ms": elapsed_ms(state)}}
     rows = result_rows(plan, results)
     text = templated_answer(plan, results) if ctx.answer_templates else None
+    streamed_id = None  # a rendered template streams nothing; a written answer keeps the id it streamed under
     if text is None:
-        text = await _written_answer(io, services, ctx, state, request, rows, usage)
+        text, streamed_id = await _written_answer(io, services, ctx, state, request, rows, usage)
     store = runtime.store
     # Only plans that rest on the request alone: on a later turn the planner also saw the earlier turns
     # ("make it 10 minutes"), so its plan may not fit the next request with the same words.
@@ -70,7 +71,7 @@ async def summarizer(state: AgentState, runtime: Runtime[Context], io: IO, *, se
         stored = plan_library.templatize(plan.model_dump(), request)
         stored["key"] = plan_library.request_key(request)
         await io.store_put(store, (*plan_library.NAMESPACE, ctx.user_id), plan_library.store_key(request), stored)
-    finished = final_answer(text, state, plan, rows, services)
+    finished = final_answer(text, state, plan, rows, services, message_id=streamed_id)
     if usage.notes:
         finished["metrics"]["fallbacks"] = usage.notes
     finished["metrics"].update(usage.metrics())
@@ -89,15 +90,18 @@ def templated_answer(plan: ExecutionPlan, results: dict[int, StepResult]) -> str
 
 
 async def _written_answer(io: IO, services: Services, ctx: Context, state: AgentState, request: str,
-                          rows: list[dict[str, Any]], usage: Usage) -> str:
-    """The default tier's answer from the step results (the rules' when the model fails or parrots)."""
+                          rows: list[dict[str, Any]], usage: Usage) -> tuple[str, str | None]:
+    """The default tier's answer from the step results (the rules' when the model fails or parrots), and the id
+    it streamed under."""
     notes = [n for n in (state.get("halted"),) if n]
     body = f"Request: {request}\n\n{prompts.data_block('step_results', rows)}"
     if notes:
         body += "\n\nThe plan stopped early: " + "; ".join(notes)
+    streamed_id = None  # the answer streams token by token; the stored message keeps the streamed id
     try:
         reply = await io.model(services.model(ctx, "default"), [SystemMessage(prompts.SUMMARIZER), HumanMessage(body)])
         usage.add(reply)
+        streamed_id = reply.id
         text = str(reply.content).strip()
         if not usable_answer(text):
             usage.notes.append("summarizer_rules_fallback: empty or parroted answer")
@@ -105,12 +109,13 @@ async def _written_answer(io: IO, services: Services, ctx: Context, state: Agent
     except Exception as exc:  # the answer must still come: the rules write it
         usage.notes.append(f"summarizer_rules_fallback: {type(exc).__name__}")
         text = rules.summarize(request, rows, services.registry)
-    return text
+    return text, streamed_id
 
 
 def final_answer(text: str, state: AgentState, plan: ExecutionPlan, rows: list[dict[str, Any]],
-                 services: Services) -> dict[str, Any]:
-    """The state update that ends a plan's turn with `text`: what no step did is named, rung timers first."""
+                 services: Services, message_id: str | None = None) -> dict[str, Any]:
+    """The state update that ends a plan's turn with `text`: what no step did is named, rung timers first.
+    `message_id`: the id the answer streamed under, kept for the stored message."""
     request = state.get("request") or plan.goal
     text += coverage.plan_note(request, plan.model_dump()["steps"], services.registry)  # name what no step did
-    return {**answer(text, state), "metrics": {"duration_ms": elapsed_ms(state)}}
+    return {**answer(text, state, message_id=message_id), "metrics": {"duration_ms": elapsed_ms(state)}}

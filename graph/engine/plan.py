@@ -198,10 +198,13 @@ def validate_plan(
     *,
     max_steps: int = 30,
     first_new_id: int = 1,
+    drop_stale_answer: bool = False,
 ) -> ExecutionPlan:
     """Parse and check a plan (dict, JSON-like or ExecutionPlan); raise PlanValidationError listing all problems.
 
     `first_new_id` lets the replanner validate merged plans where only later steps are new.
+    `drop_stale_answer`: an answer template that no longer fits the steps (a person edited them) is dropped, so the
+    model writes the answer, instead of making the plan invalid.
     """
     if isinstance(data, ExecutionPlan):
         data = data.model_dump()
@@ -222,7 +225,11 @@ def validate_plan(
         checked_registry = registry if step.id >= first_new_id else None
         problems += _step_problems(step, index, ids_before, checked_registry)
         ids_before.add(step.id)
-    problems += template_problems(plan.answer, ids_before)
+    stale = template_problems(plan.answer, ids_before)
+    if stale and drop_stale_answer:
+        plan.answer = None
+    else:
+        problems += stale
     if problems:
         raise PlanValidationError(problems)
     return plan
