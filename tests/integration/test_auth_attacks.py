@@ -18,7 +18,7 @@ from langgraph_sdk import get_client
 
 from plangate.tools.runtime import user_label
 from tests.integration.devserver import DevServer, langgraph_dev
-from tests.reliability.fake_openai import FakeOpenAI, Message, forced_tool, text, tool_reply
+from tests.reliability.fake_openai import Fail, FakeOpenAI, Message, forced_tool, text, tool_reply
 
 pytestmark = pytest.mark.integration
 
@@ -34,6 +34,8 @@ def timer_plan(body: dict[str, Any]) -> list[dict[str, Any]]:
     """Set the labelled timer the request names, then list the timers when it asks to."""
     request = " ".join(str(m.get("content")) for m in body.get("messages", []) if m.get("role") == "user")
     found = re.search(r"set an? (\w+) timer", request)
+    if "cancel" in request:  # a step that fails, so the replanner is asked
+        return [{"id": 1, "tool": "timer.cancel_timer", "args": {"label": "ghost"}}]
     steps = [{"id": 1, "tool": "timer.set_timer", "args": {"duration_s": 180, "label": found.group(1) if found else "tea"}}]
     if "list my timers" in request:
         steps.append({"id": 2, "tool": "timer.list_timers", "args": {}, "depends_on": [1]})
@@ -154,6 +156,18 @@ async def test_row4_any_jwt_subject_runs_plans_and_owns_its_timers(server, sub):
     mine = await client.store.search_items(("plangate", "timers", user_label(sub)), limit=100)
     assert label in [item["value"]["label"] for item in mine["items"]]
     assert await status_of(as_user(server, "bob").store.search_items(("plangate", "timers", user_label(sub)))) == 403
+
+
+async def test_row5_an_endpoint_echoing_the_key_in_a_500_does_not_put_it_in_the_server_log(server, endpoints):
+    legit, _evil = endpoints
+    echo = f'{{"error": {{"message": "Incorrect API key provided: {SERVER_KEY}", "type": "server_error"}}}}'
+    legit.push_for("ReplanDecision", *[Fail(500, body=echo)] * 6)
+    alice = as_user(server, "alice")
+    done = await alice.runs.wait(None, await system_assistant(alice), input=user("cancel my ghost timer"),
+                                 context={"router_mode": "llm"}, raise_error=False)
+    assert "[redacted]" in str(done) + server.log_text()  # the echo came back, masked
+    assert legit.kinds().count("ReplanDecision") >= 2  # retried by LangGraph's RetryPolicy (which logs the chain)
+    assert SERVER_KEY not in server.log_text() and SERVER_KEY not in str(done)
 
 
 def test_the_server_key_never_reaches_the_log(server):
