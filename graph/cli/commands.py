@@ -31,6 +31,7 @@ from plangate.graph.persistence.savers import (
     redact,
     resolve_target,
 )
+from plangate.graph.persistence.thread_lock import ThreadBusy, thread_lock
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -53,7 +54,13 @@ def dispatch(args: argparse.Namespace) -> int:
                        "check --db, PLANGATE_DB or PLANGATE_DATABASE_URL (is the server up? is the folder writable?)") from exc
     try:
         app = build_graph(checkpointer=persistence.checkpointer, store=persistence.store)
-        return handler(app, args, persistence)
+        writes = getattr(args, "thread", None) if args.command in ("run", "resume", "fork") else None
+        try:  # one writer per thread: a second plangate on the same thread waits for this one, then fails
+            with thread_lock(persistence.checkpointer, {"configurable": {"thread_id": writes}}):
+                return handler(app, args, persistence)
+        except ThreadBusy as exc:
+            raise CliError(str(exc), "another plangate (or app) is running this thread; wait for it, or set "
+                           "PLANGATE_THREAD_LOCK_WAIT_S to wait longer") from None
     finally:
         opened.__exit__(None, None, None)
 
