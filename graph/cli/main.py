@@ -144,10 +144,15 @@ def _normalise(argv: list[str]) -> list[str]:
     return ["run", *argv]
 
 
+def printable(text: object) -> str:
+    """`text` with control and format characters escaped (ESC becomes \\x1b), safe to print on a terminal."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in str(text))
+
+
 def _fail(message: str, hint: str, code: int = 2) -> int:
     console = Console(stderr=True, soft_wrap=True, highlight=False)
-    console.print(f"[red]plangate: error:[/red] {escape(message)}")
-    console.print(f"[dim]hint: {escape(hint)}[/dim]")
+    console.print(f"[red]plangate: error:[/red] {escape(printable(message))}")
+    console.print(f"[dim]hint: {escape(printable(hint))}[/dim]")
     return code
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from plangate.graph.engine.plan import shallow_plan
 from plangate.graph.persistence.thread_lock import athread_lock, thread_lock
 
 # LangGraph's name for "the caller's input" in update_state: the checkpoint written is source="input", step -1,
@@ -26,14 +27,22 @@ DURABILITY = "sync"
 __all__ = ["DURABILITY", "save_request", "asave_request", "invoke_durably", "ainvoke_durably"]
 
 
+def _savable(request: dict[str, Any]) -> dict[str, Any]:
+    """An explicit plan nested too deep to serialize is cut where it is too deep (and then refused by validation
+    with a clear error), so the request itself is always saved."""
+    if isinstance(request, dict) and isinstance(request.get("plan"), dict):
+        return {**request, "plan": shallow_plan(request["plan"])}
+    return request
+
+
 def save_request(app: Any, request: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
     """Persist `request` as the thread's next input and return the new checkpoint's config."""
-    return app.update_state(config, request, as_node=INPUT)
+    return app.update_state(config, _savable(request), as_node=INPUT)
 
 
 async def asave_request(app: Any, request: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
     """Async `save_request`, for the async checkpointers."""
-    return await app.aupdate_state(config, request, as_node=INPUT)
+    return await app.aupdate_state(config, _savable(request), as_node=INPUT)
 
 
 def invoke_durably(app: Any, request: dict[str, Any], config: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
