@@ -113,11 +113,14 @@ def stats(app: Any, args: argparse.Namespace, persistence: Persistence) -> int:
     by_route: dict[str, list[float]] = {}
     outcomes: dict[str, int] = {}
     for row in thread_rows(app, persistence, 100_000, created=False):
-        status = status_of(row.snapshot) if row.snapshot is not None else "unreadable"
+        if row.snapshot is None:
+            outcomes["unreadable"] = outcomes.get("unreadable", 0) + 1
+            continue
+        status, values = status_of(row.snapshot), row.snapshot.values
         outcomes[status] = outcomes.get(status, 0) + 1
-        duration = (row.snapshot.values.get("metrics") or {}).get("duration_ms") if row.snapshot is not None else None
+        duration = (values.get("metrics") or {}).get("duration_ms")
         if duration is not None:
-            by_route.setdefault(row.snapshot.values.get("route") or "?", []).append(duration)
+            by_route.setdefault(values.get("route") or "?", []).append(duration)
     total = sum(outcomes.values())
     summary = {"threads": total, "success_rate": round(outcomes.get("done", 0) / total, 3) if total else None,
                "outcomes": outcomes,

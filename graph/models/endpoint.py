@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from langchain_openai import ChatOpenAI
+from pydantic import SecretStr
 
 from plangate.graph.models.tiers import is_openai_url
 
@@ -88,7 +89,7 @@ class EndpointChatOpenAI(ChatOpenAI):
         if key is None:
             key = os.environ.get("OPENAI_API_KEY")
         if key is not None:
-            kwargs[name] = guarded_key(url, key.get_secret_value() if hasattr(key, "get_secret_value") else key)
+            kwargs[name] = guarded_key(url, key.get_secret_value() if isinstance(key, SecretStr) else str(key))
         super().__init__(**kwargs)
 
     def _known(self) -> tuple[str, str] | None:

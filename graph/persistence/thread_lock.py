@@ -90,6 +90,7 @@ def _sqlite_file(rows: list[Any]) -> str:
 
 def _try_flock(path: Path) -> int | None:
     """An fd holding an exclusive flock on `path`, or None if another holder has it."""
+    assert fcntl is not None  # callers check: no flock on Windows
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
