@@ -35,8 +35,8 @@ typecheck: $(STAMP)
 	@cp -al graph nodes tools build/typecheck/plangate/ && cp -l plangate/__init__.py build/typecheck/plangate/
 	@$(BIN)/basedpyright > build/typecheck.log; status=$$?; sed 's#build/typecheck/plangate/##' build/typecheck.log; exit $$status
 
-# The local-model integration test needs llama.cpp's server: installed first (seconds once its wheel is cached).
-test: $(STAMP) lint local-llm-install
+# Lint and the type checker first; the local-model integration test needs llama.cpp's server: installed first (seconds once its wheel is cached).
+test: $(STAMP) lint typecheck local-llm-install
 	$(BIN)/python -m pytest -q
 
 serve: $(STAMP)

@@ -22,7 +22,8 @@ from bench.pg import bench_url
 from bench.stats import median, p95
 from bench.systems import Measurement, ameasure, build
 from bench.tasks import SUITE
-from plangate.graph.persistence.savers import Persistence, open_async_postgres, open_async_sqlite
+from plangate.graph.persistence.handle import Persistence
+from plangate.graph.persistence.savers import open_async_postgres, open_async_sqlite
 
 LEVELS = (1, 10, 50, 200)
 WORKLOAD = [t for t in SUITE if "rules-trap" not in t.tags]

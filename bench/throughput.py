@@ -16,17 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import json
 import os
-import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from itertools import cycle
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from bench.config import BenchConfig
@@ -34,8 +31,8 @@ from bench.stats import median, p95
 from bench.systems import ameasure, build
 from bench.tasks import Task
 from plangate.graph.persistence.savers import open_async_sqlite
+from scripts import serve_cluster
 
-ROOT = Path(__file__).resolve().parent.parent
 WORKLOAD_SKIP = "rules-trap"
 GRAPH = "plangate_bench"
 CONTEXT = {"router_mode": "cascade", "plan_library": False}  # as every other section: each request planned cold
@@ -46,15 +43,6 @@ def workload() -> list[Task]:
     from bench.tasks import SUITE
 
     return [t for t in SUITE if WORKLOAD_SKIP not in t.tags]
-
-
-def launcher() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("plangate_serve_cluster", ROOT / "scripts" / "serve_cluster.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 # --- CPU accounting from /proc -------------------------------------------------------------------------------
@@ -229,7 +217,7 @@ async def run(cfg: BenchConfig) -> dict[str, Any]:
     expected = await expected_counts(base)
     plans = {c: [t for t, _ in zip(cycle(base), range((3 if cfg.quick else 4) * c), strict=False)] for c in levels}
     rows: list[dict[str, Any]] = []
-    serve = launcher()
+    serve = serve_cluster
     database_uri = f"{cfg.pg_url.rsplit('/', 1)[0]}/plangate_bench_cluster_{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory(prefix="plangate-throughput-") as tmp:
         folder = Path(tmp)

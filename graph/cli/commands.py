@@ -1,4 +1,4 @@
-"""What each `plangate` command does (argument parsing lives in graph/cli.py)."""
+"""What each `plangate` command does (argument parsing lives in `plangate.graph.cli.args`)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from langchain_core.messages import AIMessage
 from langgraph.types import Command
 from rich.console import Console
 
-from plangate.graph.cli.listing import first_line, print_table, request_of, shown, stats, status_of, threads
-from plangate.graph.cli.main import (
+from plangate.graph.cli.args import (
     DEFAULT_EVAL_DATA,
     CliError,
     context_from_args,
@@ -20,15 +19,13 @@ from plangate.graph.cli.main import (
     dump_json,
     new_thread_id,
 )
+from plangate.graph.cli.listing import first_line, print_table, request_of, shown, stats, status_of, threads
 from plangate.graph.engine.views import plan_tree
 from plangate.graph.graph import build_graph
 from plangate.graph.persistence.durable import DURABILITY, save_request
-from plangate.graph.persistence.savers import (
-    Persistence,
-    open_persistence,
-    redact,
-    resolve_target,
-)
+from plangate.graph.persistence.handle import Persistence
+from plangate.graph.persistence.savers import open_persistence
+from plangate.graph.persistence.target import redact, resolve_target
 from plangate.graph.persistence.thread_lock import ThreadBusy, thread_lock
 
 out = Console(highlight=False, soft_wrap=True)

@@ -17,8 +17,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from plangate.graph.cli.main import dump_json, printable
-from plangate.graph.persistence.savers import Persistence, list_threads
+from plangate.graph.cli.args import dump_json, printable
+from plangate.graph.persistence.handle import Persistence
+from plangate.graph.persistence.savers import list_threads
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)

@@ -35,7 +35,7 @@ class LabelledRequest:
 def _parse(line: str, where: str) -> LabelledRequest:
     try:
         item = json.loads(line)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise DatasetError(f"{where}: not JSON ({exc.msg}); write one object per line") from None
     if not isinstance(item, dict):
         raise DatasetError(f"{where}: expected an object like {{\"text\": ..., \"route\": ..., \"domains\": [...]}}")

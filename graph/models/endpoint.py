@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from langchain_core.outputs import ChatGenerationChunk
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
-from plangate.graph.models.tiers import is_openai_url
+from plangate.graph.models.openai_url import is_openai_url
 
 log = logging.getLogger("plangate")
 _served: dict[tuple[str, str], str] = {}  # (base_url, configured name) -> name to send
@@ -107,7 +109,8 @@ class EndpointChatOpenAI(ChatOpenAI):
         return name
 
     def _headers(self) -> dict[str, str]:
-        secret = self.openai_api_key.get_secret_value() if self.openai_api_key else PLACEHOLDER_KEY
+        key = self.openai_api_key
+        secret = key.get_secret_value() if isinstance(key, SecretStr) else PLACEHOLDER_KEY  # plangate passes a SecretStr
         return {"Authorization": f"Bearer {secret}"}
 
     def _served_name(self) -> str:
@@ -152,7 +155,9 @@ class EndpointChatOpenAI(ChatOpenAI):
     def _stream(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> Any:
         yield from super()._stream(messages, stop, run_manager, **{"model": self._served_name(), **kwargs})
 
-    async def _astream(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> Any:
+    async def _astream(
+        self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> AsyncIterator[ChatGenerationChunk]:
         name = await self._aserved_name()
         async for chunk in super()._astream(messages, stop, run_manager, **{"model": name, **kwargs}):
             yield chunk

@@ -22,11 +22,12 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlparse
 
 from langchain_core.language_models import BaseChatModel
+from pydantic import SecretStr
 
 from plangate.graph.context import Context
+from plangate.graph.models.openai_url import is_openai_url
 from plangate.graph.offline.chat_model import OfflineRulesModel, is_offline
 from plangate.tools.registry import ToolRegistry
 
@@ -45,11 +46,6 @@ def endpoint_url(ctx: Context) -> str:
 def endpoint_configured(ctx: Context) -> bool:
     """True when a real model endpoint is configured; False means the offline rules model."""
     return bool(endpoint_url(ctx) or os.environ.get("OPENAI_API_KEY"))
-
-
-def is_openai_url(url: str | None) -> bool:
-    """True for OpenAI itself (no base URL, or an openai.com host)."""
-    return not url or (urlparse(url).hostname or "").endswith("openai.com")
 
 
 def _api_key() -> str:
@@ -88,11 +84,11 @@ def chat_model(ctx: Context, tier: Tier) -> BaseChatModel:
             _cache[key] = EndpointChatOpenAI(
                 model=name,
                 base_url=url,
-                api_key=_api_key(),
+                api_key=SecretStr(_api_key()),
                 timeout=ctx.model_timeout_s,
                 max_retries=ctx.model_max_retries,
                 temperature=0,
-                max_tokens=cap,
+                max_completion_tokens=cap,  # the field `max_tokens`, by its alias
             )
         return _cache[key]
 

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from plangate.graph.offline import matching, slots, vocabulary
+from plangate.graph.offline.task import TOOL, Task, tool_task
 from plangate.tools.registry import ToolRegistry
-
-if TYPE_CHECKING:
-    from plangate.graph.offline.grammar import Task
 
 _MARKER = re.compile(r"\b(" + "|".join(re.escape(m) for m in vocabulary.CONDITION_MARKERS) + r")\b", re.IGNORECASE)
 _QUESTION_IF = re.compile(r"\b(?:" + "|".join(re.escape(q) for q in vocabulary.QUESTION_IFS) + r")$", re.IGNORECASE)
@@ -80,8 +78,6 @@ def attach(target: Task, condition: str, tasks: list[Task], registry: ToolRegist
     """Give `target` a structured condition; returns the lookup task(s) to run before it (maybe none).
 
     Sets `target.problem` when the condition cannot be tested by rules."""
-    from plangate.graph.offline.grammar import TOOL, tool_task
-
     target.condition_text = condition
     previous = next((t for t in reversed(tasks) if t.kind == TOOL and t.tool), None)
     if _NEGATION.match(condition.strip()) and previous is not None:  # "is the door locked? if not, lock it"

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from plangate.graph.offline import grammar, matching, slots, vocabulary
-from plangate.graph.offline.grammar import OUT_OF_SCOPE, REASONING, SMALLTALK, TOOL, UNKNOWN, Task
+from plangate.graph.offline.task import OUT_OF_SCOPE, REASONING, SMALLTALK, TOOL, UNKNOWN, Task
 from plangate.tools.registry import CONVERSATION, ToolRegistry
 
 NOT_DONE = "I didn't"

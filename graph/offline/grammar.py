@@ -13,15 +13,23 @@ Words come from tool metadata (keywords, slot kinds) and from `vocabulary`; noth
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from plangate.graph.offline import conditionals, matching, slots, vocabulary
+from plangate.graph.offline.task import (
+    INHERITABLE,
+    OUT_OF_SCOPE,
+    REASONING,
+    SMALLTALK,
+    TOOL,
+    UNKNOWN,
+    Task,
+    previous_tool,
+    tool_task,
+)
 from plangate.tools.registry import ToolRegistry
 
-TOOL, REASONING, SMALLTALK, OUT_OF_SCOPE, UNKNOWN = "tool", "reasoning", "smalltalk", "out_of_scope", "unknown"
-INHERITABLE = ("place", "device", "device_state", "date")  # what an ellipsis or "it" takes from the task before
 _SEQ = r"and then|and after that|after that|afterwards|then"
 _PAR = r"and also|and|also|plus|as well as|or"
 _JOIN = re.compile(rf"(\s*(?:(?<=[\w\"')])[;!?]+|\.(?=\s|$)|,)\s*(?:(?:{_SEQ}|{_PAR})\b)?\s*|\s+(?:{_SEQ}|{_PAR})\s+|\s*[&+]\s+)",
@@ -37,33 +45,6 @@ _VERB = re.compile(r"^(?:" + "|".join(vocabulary.ACTION_VERBS) + r")\b", re.IGNO
 _QUOTED = re.compile(r"\"[^\"]*\"|(?<!\w)'[^']*'(?!\w)")
 _DIGEST = re.compile(vocabulary.DIGEST, re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9'][a-z0-9'\-]*", re.IGNORECASE)
-
-
-@dataclass
-class Task:
-    """One thing the request asks for."""
-
-    text: str
-    kind: str
-    tool: str | None = None
-    args: dict[str, Any] = field(default_factory=dict)
-    sequential: bool = False  # waits for the tasks before it ("then")
-    condition: dict[str, Any] | None = None  # {"on": task index, "op", "value", "field"}
-    condition_text: str = ""
-    problem: str | None = None  # why the rules cannot do it as asked
-    lookup: bool = False  # added to test a condition or to answer a reasoning question
-    derived: bool = False  # a reasoning question found inside a tool clause
-    ellipsis: bool = False  # its verb came from the clause before ("and another for 20 minutes")
-    ambiguous: bool = False  # only keywords of several domains named it ("cancel it")
-    refers: bool = False  # its free text is the result of the task before ("send a summary")
-
-    @property
-    def domain(self) -> str | None:
-        return self.tool.split(".", 1)[0] if self.tool else None
-
-    @property
-    def actionable(self) -> bool:
-        return self.kind in (TOOL, REASONING) and self.problem is None
 
 
 def content_words(text: str) -> list[str]:
@@ -130,35 +111,12 @@ def _out_of_scope(text: str, hits: list[matching.Hit]) -> bool:
     return any(p.search(text) for p in _OUT_OF_SCOPE) and all(h.keyword in vocabulary.GENERIC_VERBS for h in hits)
 
 
-def _previous_tool(tasks: list[Task], domain: str | None = None) -> Task | None:
-    for task in reversed(tasks):
-        if task.kind == TOOL and task.tool and not task.derived and (domain is None or task.domain == domain):
-            return task
-    return None
-
-
 def choose_tool(text: str, domain: str, registry: ToolRegistry, now: datetime) -> str:
     """The domain's tool for `text`; a question ("is the door locked?") picks among tools without side effects."""
     names = registry.tools_in(domain)
     if _QUESTION.search(text.strip()):
         names = [n for n in names if not registry.has_side_effects(n)] or names
     return matching.pick_tool(text, domain, registry, now, names)
-
-
-def tool_task(text: str, tool: str, registry: ToolRegistry, now: datetime, tasks: list[Task]) -> Task:
-    """A task for `tool`, its arguments from `text`. What it lacks comes from the task before: a place or device
-    ("lock it", "what about tomorrow"), and for the same tool a state or date ("the living room lights too")."""
-    args = matching.extract_args(text, tool, registry, now)
-    kinds = matching.slot_kinds(registry, tool)
-    before = _previous_tool(tasks, tool.split(".")[0]) or _previous_tool(tasks)
-    if before is not None:
-        theirs = matching.slot_kinds(registry, before.tool or "")
-        for arg, kind in kinds.items():
-            source = next((a for a, k in theirs.items() if k == kind), None)
-            same_tool = before.tool == tool and kind in INHERITABLE
-            if (kind in ("place", "device") or same_tool) and arg not in args and source in before.args:
-                args[arg] = before.args[source]
-    return Task(text, TOOL, tool, args)
 
 
 def _own_values(piece: str, tool: str, registry: ToolRegistry, now: datetime) -> dict[str, Any]:
@@ -178,7 +136,7 @@ def _parallel_text(piece: str, before: Task, registry: ToolRegistry) -> Task | N
 
 def _ellipsis(piece: str, tasks: list[Task], registry: ToolRegistry, now: datetime) -> Task | None:
     """`piece` as one more task for the tool before it ("another for 20 minutes", "and London"), if it fills a slot."""
-    before = _previous_tool(tasks)
+    before = previous_tool(tasks)
     if before is None or before.tool is None or before.domain is None:
         return None
     tool = before.tool
@@ -246,7 +204,7 @@ def classify(piece: str, tasks: list[Task], registry: ToolRegistry, now: datetim
     if _out_of_scope(piece, found):
         return [Task(piece, OUT_OF_SCOPE)]
     domain, scores = matching.best_domain(unquoted(piece), registry)
-    context = _previous_tool(tasks)
+    context = previous_tool(tasks)
     if domain is not None and matching.ambiguous(unquoted(piece), registry) and context and context.domain in scores:
         domain = context.domain  # "what timers are running and cancel the pasta one": the timer just named
     if domain is not None:
@@ -263,7 +221,7 @@ def classify(piece: str, tasks: list[Task], registry: ToolRegistry, now: datetim
         # "how's the weather in Milan, is it t-shirt weather?": the question needs no second lookup
         return [t for t in ((None if same and reasoning else task), reasoning) if t is not None]
     if _is_reasoning(piece) or (_ADVICE.search(piece) and re.search(r"\b(?:i|we)\b", piece, re.IGNORECASE)):
-        if _previous_tool(tasks) is None and _ADVICE.search(piece):  # "do I need a coat in Oslo": look it up first
+        if previous_tool(tasks) is None and _ADVICE.search(piece):  # "do I need a coat in Oslo": look it up first
             lookup = tool_task(piece, matching.pick_tool(piece, vocabulary.ADVICE_DOMAIN, registry, now), registry, now, tasks) \
                 if vocabulary.ADVICE_DOMAIN in registry.domains() else None
             if lookup is not None:
@@ -317,7 +275,8 @@ def parse(text: str, registry: ToolRegistry, now: datetime | None = None) -> lis
     pending: str | None = None
     for raw, sequential in split(normalize(text)):
         piece = strip_opener(raw)
-        if _SMALLTALK.match(raw) and not matching.hits(raw, registry) and _SMALLTALK.match(raw).end() >= len(raw.strip()):
+        smalltalk = _SMALLTALK.match(raw)
+        if smalltalk and not matching.hits(raw, registry) and smalltalk.end() >= len(raw.strip()):
             tasks.append(Task(raw, SMALLTALK))  # "can you hear me": the opener is part of the small talk
             continue
         condition, action = conditionals.split_condition(piece, registry)

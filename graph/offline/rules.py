@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any, Literal
 
 from plangate.graph.offline import coverage, grammar
-from plangate.graph.offline.grammar import OUT_OF_SCOPE, REASONING, TOOL, UNKNOWN, Task
 from plangate.graph.offline.matching import (  # noqa: F401  (re-exported: the rules' public names)
     best_domain,
     domain_scores,
@@ -24,6 +23,7 @@ from plangate.graph.offline.matching import (  # noqa: F401  (re-exported: the r
     required_args,
     uses_earlier_result,
 )
+from plangate.graph.offline.task import OUT_OF_SCOPE, REASONING, TOOL, UNKNOWN, Task
 from plangate.graph.offline.vocabulary import REPLY_DOMAINS
 from plangate.graph.offline.vocabulary import SMALLTALK as SMALLTALK_PATTERN
 from plangate.tools.registry import CONVERSATION, ToolRegistry
@@ -148,7 +148,7 @@ def draft_plan(text: str, registry: ToolRegistry, now: datetime) -> dict[str, An
         steps.append({"id": step_id, "description": task.text, **step})
         step_of[id(task)] = step_id
         group.append(step_id)
-    if not steps and not any(t.kind in (TOOL, REASONING, grammar.SMALLTALK, OUT_OF_SCOPE) for t in tasks) and "llm.generate" in registry:
+    if not steps and not any(t.kind in (TOOL, REASONING, SMALLTALK, OUT_OF_SCOPE) for t in tasks) and "llm.generate" in registry:
         steps.append({"id": 1, "tool": "llm.generate", "args": {"prompt": text.strip()}, "description": text.strip(),
                       "depends_on": []})
     return {"goal": text.strip(), "reasoning": f"rules: {len(steps)} step(s) from the request's clauses", "steps": steps}

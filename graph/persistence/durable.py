@@ -21,6 +21,8 @@ from plangate.graph.persistence.thread_lock import athread_lock, thread_lock
 
 # LangGraph's name for "the caller's input" in update_state: the checkpoint written is source="input", step -1,
 # exactly what invoke() writes. (langgraph.constants.INPUT holds it but is deprecated as private since 1.0.)
+# Checked against langgraph 1.2.24; tests/unit/test_persistence.py compares the durable and plain histories,
+# so a LangGraph release that renames it fails there, not in production.
 INPUT = "__input__"
 # Each superstep's checkpoint is written before the next superstep starts.
 DURABILITY = "sync"

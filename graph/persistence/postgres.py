@@ -11,10 +11,10 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from plangate.graph.persistence.savers import Persistence
+from plangate.graph.persistence.handle import Persistence, stop_batch_task
+from plangate.graph.persistence.target import redact
 
 POOL_SIZE = 10
 SETUP_LOCK_TIMEOUT_S = 120
@@ -79,10 +79,13 @@ def open_postgres(url: str, *, pool_size: int = POOL_SIZE) -> Iterator[Persisten
     from langgraph.store.postgres import PostgresStore
     from psycopg_pool import ConnectionPool
 
-    from plangate.graph.persistence.savers import Persistence, redact
-
     psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S).close()  # fail fast and clearly when unreachable
-    with ConnectionPool(url, min_size=1, max_size=max(pool_size, 2), kwargs=_pg_kwargs(), open=True, timeout=30) as pool:
+    from psycopg.rows import DictRow
+
+    with ConnectionPool(
+        url, connection_class=psycopg.Connection[DictRow], min_size=1, max_size=max(pool_size, 2),
+        kwargs=_pg_kwargs(), open=True, timeout=30,
+    ) as pool:
         saver, store = PostgresSaver(pool), PostgresStore(pool)
         with pool.connection() as lock_conn:
             _take_setup_lock(lock_conn)
@@ -103,11 +106,12 @@ async def open_async_postgres(url: str, *, pool_size: int = POOL_SIZE) -> AsyncI
     from langgraph.store.postgres.aio import AsyncPostgresStore
     from psycopg_pool import AsyncConnectionPool
 
-    from plangate.graph.persistence.savers import Persistence, _stop_batch_task, redact
-
     await (await psycopg.AsyncConnection.connect(url, connect_timeout=CONNECT_TIMEOUT_S)).close()
+    from psycopg.rows import DictRow
+
     async with AsyncConnectionPool(
-        url, min_size=1, max_size=max(pool_size, 2), kwargs=_pg_kwargs(), open=False, timeout=30
+        url, connection_class=psycopg.AsyncConnection[DictRow], min_size=1, max_size=max(pool_size, 2),
+        kwargs=_pg_kwargs(), open=False, timeout=30,
     ) as pool:
         saver, store = AsyncPostgresSaver(pool), AsyncPostgresStore(pool)
         async with pool.connection() as lock_conn:
@@ -121,4 +125,4 @@ async def open_async_postgres(url: str, *, pool_size: int = POOL_SIZE) -> AsyncI
         try:
             yield Persistence(saver, store, redact(url), kind="postgres")
         finally:
-            await _stop_batch_task(store)
+            await stop_batch_task(store)

@@ -14,9 +14,7 @@ langgraph-checkpoint-postgres (`plangate.graph.persistence.postgres`, re-exporte
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
-import os
 import re
 import sqlite3
 import tempfile
@@ -27,54 +25,19 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from langgraph.store.sqlite import SqliteStore
 from langgraph.store.sqlite.aio import AsyncSqliteStore
 
+from plangate.graph.persistence.handle import Persistence, stop_batch_task
 from plangate.graph.persistence.postgres import open_async_postgres, open_postgres
+from plangate.graph.persistence.target import (
+    default_db_path,
+    is_postgres,
+    resolve_target,
+)
 
 BUSY_TIMEOUT_MS = 30_000
-
-
-def default_db_path() -> str:
-    """$PLANGATE_DB, else ~/.plangate/threads.sqlite."""
-    return os.environ.get("PLANGATE_DB") or str(Path.home() / ".plangate" / "threads.sqlite")
-
-
-def database_url() -> str | None:
-    """$PLANGATE_DATABASE_URL when set (a postgresql:// URL)."""
-    url = os.environ.get("PLANGATE_DATABASE_URL", "").strip()
-    return url or None
-
-
-def is_postgres(target: str) -> bool:
-    return target.startswith(("postgres://", "postgresql://"))
-
-
-def resolve_target(db: str | None = None) -> str:
-    """What `db` means: an explicit path or URL wins, then PLANGATE_DATABASE_URL, then PLANGATE_DB."""
-    return db or database_url() or default_db_path()
-
-
-def redact(target: str) -> str:
-    """A database target safe to print: never the password."""
-    if not is_postgres(target):
-        return target
-    parts = urlsplit(target)
-    user = f"{parts.username}@" if parts.username else ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{user}{parts.hostname or ''}{port}{parts.path}"
-
-
-@dataclass
-class Persistence:
-    """A checkpointer and a store on one database; `where` names it (without secrets)."""
-
-    checkpointer: Any
-    store: Any
-    where: str
-    kind: str = "sqlite"
 
 
 _ADD_COLUMN = re.compile(r"ADD\s+COLUMN\s+(\w+)", re.IGNORECASE)
@@ -199,8 +162,8 @@ def _setup_file(path: str) -> None:
 
 
 def _connect(path: str, *, autocommit: bool) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000,
-                           **({"isolation_level": None} if autocommit else {}))
+    isolation = None if autocommit else "DEFERRED"  # "DEFERRED" is sqlite3's default
+    conn = sqlite3.connect(path, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=isolation)
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -263,15 +226,6 @@ def open_sqlite(path: str | None = None) -> Iterator[Persistence]:
                     close()
 
 
-async def _stop_batch_task(store: Any) -> None:
-    """Stop the async store's background batching task, so closing leaves no pending task behind."""
-    task = getattr(store, "_task", None)  # AsyncBatchedBaseStore keeps it private; absent elsewhere
-    if isinstance(task, asyncio.Task) and not task.done():
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 async def _open_async_sqlite_files(path: str) -> tuple[Persistence, list[Any]]:
     import aiosqlite
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
@@ -290,7 +244,7 @@ async def _open_async_sqlite_files(path: str) -> tuple[Persistence, list[Any]]:
         await saver_conn.close()
         await store_conn.close()
         raise
-    return Persistence(saver, store, f"sqlite:{path}"), [partial(_stop_batch_task, store), saver_conn.close, store_conn.close]
+    return Persistence(saver, store, f"sqlite:{path}"), [partial(stop_batch_task, store), saver_conn.close, store_conn.close]
 
 
 @asynccontextmanager

@@ -7,9 +7,7 @@ The servers are started by scripts/serve_cluster.py (the code behind `make serve
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import threading
 import time
 import uuid
@@ -18,31 +16,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import pytest
 
+from scripts import serve_cluster
 from tests.integration.pg import BASE_URL, require_postgres
 
-ROOT = Path(__file__).resolve().parents[2]
 DB_PREFIX = "plangate_cluster_test"
 REDIS_URL = "redis://127.0.0.1:6379"
 HOLD_MAX_S = 6.0  # under the weather tool's 8 s read timeout, so a held request never turns into a retry
-
-
-def launcher() -> ModuleType:
-    """scripts/serve_cluster.py, imported as a module."""
-    if "plangate_serve_cluster" in sys.modules:
-        return sys.modules["plangate_serve_cluster"]
-    spec = importlib.util.spec_from_file_location("plangate_serve_cluster", ROOT / "scripts" / "serve_cluster.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
 
 
 def _database_uri(name: str) -> str:
@@ -56,7 +40,7 @@ def throwaway_database() -> Iterator[str]:
     import psycopg
 
     require_postgres()
-    serve = launcher()
+    serve = serve_cluster
     with psycopg.connect(BASE_URL, autocommit=True) as conn:
         names = [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{DB_PREFIX}_%",))]
     for name in names:
@@ -74,7 +58,7 @@ def throwaway_database() -> Iterator[str]:
 @contextmanager
 def free_redis_database() -> Iterator[str]:
     """An empty Redis database number of the test's own (claimed, emptied afterwards)."""
-    serve = launcher()
+    serve = serve_cluster
     try:
         with serve.free_redis_database(REDIS_URL) as url:
             yield url

@@ -24,10 +24,10 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.errors import ConflictError
 
+from scripts import serve_cluster
 from tests.integration.cluster import (
     WeatherStub,
     free_redis_database,
-    launcher,
     log_events,
     throwaway_database,
     timestamp,
@@ -76,7 +76,7 @@ class Cluster:
                "PLANGATE_WEATHER_URL": self.stub.url, "PLANGATE_GEOCODING_URL": self.stub.url}
         base = {k: v for k, v in os.environ.items()
                 if not k.startswith(("PLANGATE_", "OPENAI_", "LANGSMITH_", "LANGCHAIN_"))}
-        self.servers[name] = launcher().start_server(
+        self.servers[name] = serve_cluster.start_server(
             port=free_port(), workers=1, database_uri=self.database_uri, redis_uri=self.redis_uri,
             log=self.workdir / f"server-{name}-{int(time.time())}.log", heartbeat_s=HEARTBEAT_S, jobs_per_worker=4,
             env=env, base_env=base, prepare=False)
@@ -96,7 +96,7 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory) -> Iterator[Cluster]:
-    serve = launcher()
+    serve = serve_cluster
     serve.install()  # .venv-serve, made once and reused while pyproject.toml and the pins stay the same
     workdir = tmp_path_factory.mktemp("cluster")
     with throwaway_database() as database_uri, free_redis_database() as redis_uri, WeatherStub().serve() as stub:

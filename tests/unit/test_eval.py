@@ -62,10 +62,10 @@ def test_plangate_eval_json_and_a_bad_file_is_named_with_its_line(tmp_path, caps
 
 
 def test_a_request_that_starts_with_eval_is_still_a_request(monkeypatch):
-    from plangate.graph.cli.main import _normalise
+    from plangate.graph.cli.args import normalise
 
-    assert _normalise(["eval", "the", "plan"])[0] == "run"
-    assert _normalise(["eval", "x.jsonl"])[0] == "eval"
+    assert normalise(["eval", "the", "plan"])[0] == "run"
+    assert normalise(["eval", "x.jsonl"])[0] == "eval"
 
 
 @pytest.mark.parametrize(("line", "problem"), [

@@ -18,13 +18,12 @@ from plangate import Context
 from plangate.graph.persistence.durable import DURABILITY, asave_request, save_request
 from plangate.graph.persistence.savers import (
     BUSY_TIMEOUT_MS,
-    default_db_path,
     open_async_persistence,
     open_async_sqlite,
     open_persistence,
     open_sqlite,
-    redact,
 )
+from plangate.graph.persistence.target import default_db_path, redact
 from plangate.tools.metadata import describe_tool
 from tests import scripted
 from tests.helpers import Recorder, config, user

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.cluster import launcher
+from scripts import serve_cluster
 
 
 def test_the_database_name_must_be_a_plain_identifier():
-    serve = launcher()
+    serve = serve_cluster
     assert serve.database_name("postgresql://postgres@127.0.0.1:5432/plangate_cluster") == "plangate_cluster"
     for bad in ("postgresql://postgres@127.0.0.1:5432/", "postgresql://h/x;DROP DATABASE test", "postgresql://h/a-b",
                 "postgresql://h/" + "x" * 64):
@@ -20,7 +20,7 @@ def test_the_database_name_must_be_a_plain_identifier():
 
 
 def test_passwords_never_reach_messages():
-    serve = launcher()
+    serve = serve_cluster
     assert serve.redact("postgresql://app:hunter2@db:5432/plangate") == "postgresql://app:***@db:5432/plangate"
     assert serve.redact("redis://:hunter2@cache:6379/2") == "redis://:***@cache:6379/2"
     assert serve.redact("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
@@ -30,7 +30,7 @@ def test_passwords_never_reach_messages():
 
 
 def test_server_env_stays_local_and_keeps_the_callers_settings():
-    serve = launcher()
+    serve = serve_cluster
     env = serve.server_env("postgresql://h/db", "redis://h/1", base={"PLANGATE_BASE_URL": "http://127.0.0.1:9/v1"})
     assert env["DATABASE_URI"] == "postgresql://h/db" and env["REDIS_URI"] == "redis://h/1"
     assert env["LANGGRAPH_NO_VERSION_CHECK"] == "true" and env["LANGSMITH_TRACING"] == "false"
