@@ -116,6 +116,15 @@ async def test_row1_a_caller_cannot_point_the_server_at_their_own_model_server(s
     assert legit.requests and set(authorizations(legit)) == {f"Bearer {SERVER_KEY}"}
 
 
+async def test_row1_a_cron_cannot_carry_an_endpoint_either(server, endpoints):
+    _legit, evil = endpoints
+    bob = as_user(server, "bob")
+    graph = await system_assistant(bob)
+    assert await status_of(bob.crons.create(graph, schedule="0 0 1 1 *", input=user(TIMER_REQUEST),
+                                            context={"base_url": evil.base_url})) == 403
+    assert evil.requests == []
+
+
 async def test_row2_an_assistant_planted_by_bob_is_invisible_to_alice_and_carries_no_endpoint(server, endpoints):
     _legit, evil = endpoints
     alice, bob = as_user(server, "alice"), as_user(server, "bob")
