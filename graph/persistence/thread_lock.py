@@ -5,6 +5,8 @@ thread forks, one turn is lost, and a step or an approved action runs twice. The
 - on Postgres (PostgresSaver, AsyncPostgresSaver): a session advisory lock, on a connection held for the run;
 - on SQLite (SqliteSaver, AsyncSqliteSaver): an exclusive `flock` on a per-thread lock file in the temp folder;
 - always, too: a process-local lock, so two calls in one process exclude each other on any checkpointer.
+The lock is re-entrant for its holder (the same OS thread, or the same asyncio task): `invoke_durably` inside
+your own `thread_lock` on the same thread runs instead of waiting for itself.
 A killed process cannot leave a stale lock: the OS drops its flock and Postgres ends its session.
 
 A second writer polls for up to `PLANGATE_THREAD_LOCK_WAIT_S` seconds (default 30), then gets `ThreadBusy`,
@@ -34,7 +36,8 @@ except ImportError:  # Windows: the process-local lock only
 DEFAULT_WAIT_S = 30.0
 POLL_S = 0.05
 _local = threading.Lock()
-_held: set[tuple[str, str]] = set()
+_held: dict[tuple[str, str], list[Any]] = {}  # key -> [holder, depth]
+BUSY, FIRST, NESTED = 0, 1, 2
 
 
 class ThreadBusy(RuntimeError):
@@ -113,17 +116,25 @@ def _ok(row: Any) -> bool:
     return bool(row["ok"] if isinstance(row, dict) else row[0])
 
 
-def _try_local(key: tuple[str, str]) -> bool:
+def _try_local(key: tuple[str, str], holder: Any) -> int:
+    """FIRST when this holder now has the key, NESTED when it already had it, BUSY when someone else has it."""
     with _local:
-        if key in _held:
-            return False
-        _held.add(key)
-        return True
+        held = _held.get(key)
+        if held is None:
+            _held[key] = [holder, 1]
+            return FIRST
+        if held[0] == holder:
+            held[1] += 1
+            return NESTED
+        return BUSY
 
 
 def _drop_local(key: tuple[str, str]) -> None:
     with _local:
-        _held.discard(key)
+        held = _held[key]
+        held[1] -= 1
+        if held[1] == 0:
+            del _held[key]
 
 
 class _Deadline:
@@ -149,11 +160,13 @@ def thread_lock(checkpointer: Any, config: dict[str, Any]) -> Iterator[None]:
         with getattr(checkpointer, "lock", contextlib.nullcontext()):
             scope = _sqlite_file(checkpointer.conn.execute("PRAGMA database_list").fetchall())
         local = (f"sqlite:{scope or id(checkpointer)}", thread)
-    while not _try_local(local):
+    while (taken := _try_local(local, ("thread", threading.get_ident()))) == BUSY:
         deadline.check()
         time.sleep(POLL_S)
     try:
-        if kind == "sqlite" and scope and fcntl is not None:
+        if taken == NESTED:  # this holder already has the cross-process lock too
+            yield
+        elif kind == "sqlite" and scope and fcntl is not None:
             path = _lock_path(scope, thread)
             while (fd := _try_flock(path)) is None:
                 deadline.check()
@@ -209,11 +222,13 @@ async def athread_lock(checkpointer: Any, config: dict[str, Any]) -> AsyncIterat
         async with checkpointer.conn.execute("PRAGMA database_list") as cursor:
             scope = _sqlite_file(list(await cursor.fetchall()))
         local = (f"sqlite:{scope or id(checkpointer)}", thread)
-    while not _try_local(local):
+    while (taken := _try_local(local, ("task", id(asyncio.current_task())))) == BUSY:
         deadline.check()
         await asyncio.sleep(POLL_S)
     try:
-        if kind == "sqlite" and scope and fcntl is not None:
+        if taken == NESTED:
+            yield
+        elif kind == "sqlite" and scope and fcntl is not None:
             path = _lock_path(scope, thread)
             while (fd := await asyncio.to_thread(_try_flock, path)) is None:
                 deadline.check()

@@ -130,12 +130,18 @@ def test_the_wait_is_bounded_and_names_the_thread(tmp_path, monkeypatch):
     monkeypatch.setenv("PLANGATE_THREAD_LOCK_WAIT_S", "0.2")
     with open_sqlite(str(tmp_path / "threads.sqlite")) as persistence:
         cfg = config("busy one")
-        with thread_lock(persistence.checkpointer, cfg):
-            with pytest.raises(ThreadBusy, match="thread 'busy one' is busy"):
-                with thread_lock(persistence.checkpointer, cfg):
-                    pass
-            with thread_lock(persistence.checkpointer, config("another")):  # other threads are free
+        def enter(thread_config: dict) -> None:
+            with thread_lock(persistence.checkpointer, thread_config):
                 pass
+
+        with thread_lock(persistence.checkpointer, cfg):
+            errors: list[BaseException] = []
+            other = threading.Thread(target=lambda: _catch(errors, lambda: enter(cfg)))  # another caller
+            other.start()
+            other.join()
+            assert len(errors) == 1 and isinstance(errors[0], ThreadBusy)
+            assert "thread 'busy one' is busy" in str(errors[0])
+            enter(config("another"))  # other threads are free
         with thread_lock(persistence.checkpointer, cfg):  # released
             pass
     for bad in ("inf", "nan", "-1", "soon"):
@@ -155,3 +161,37 @@ def test_lock_files_do_not_pile_up(tmp_path):
                 pass
     assert set(Path(tempfile.gettempdir()).glob("plangate-thread-*.lock")) <= before
     assert os.path.exists(tmp_path / "threads.sqlite")
+
+
+def test_the_lock_is_reentrant_for_its_holder_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLANGATE_THREAD_LOCK_WAIT_S", "0.3")
+    with open_sqlite(str(tmp_path / "threads.sqlite")) as persistence:
+        app = _slow_graph(persistence.checkpointer, persistence.store)
+        cfg = config("mine")
+        with thread_lock(app.checkpointer, cfg):  # an app holding the thread around its own calls
+            assert invoke_durably(app, user("turn 0"), cfg)["error"] is None  # runs, does not wait for itself
+            other: list[BaseException] = []
+            waiter = threading.Thread(target=lambda: _catch(other, lambda: invoke_durably(app, user("x"), cfg)))
+            waiter.start()
+            waiter.join()
+            assert [type(e) for e in other] == [ThreadBusy]  # another OS thread still waits, then gives up
+
+
+def _catch(errors: list[BaseException], call) -> None:
+    try:
+        call()
+    except BaseException as exc:  # noqa: BLE001 (collected for the assertion)
+        errors.append(exc)
+
+
+async def test_the_async_lock_is_reentrant_per_task(tmp_path, monkeypatch):
+    from plangate.graph.persistence.thread_lock import athread_lock
+
+    monkeypatch.setenv("PLANGATE_THREAD_LOCK_WAIT_S", "0.3")
+    async with open_async_sqlite(str(tmp_path / "threads.sqlite")) as persistence:
+        app = _slow_graph(persistence.checkpointer, persistence.store)
+        cfg = config("mine")
+        async with athread_lock(app.checkpointer, cfg):
+            assert (await ainvoke_durably(app, user("turn 0"), cfg))["error"] is None
+            with pytest.raises(ThreadBusy):
+                await asyncio.create_task(ainvoke_durably(app, user("x"), cfg))  # another task waits
