@@ -10,10 +10,21 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import MISSING, dataclass, field, fields
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from plangate.graph.models.providers import missing_package
 
 RouterMode = Literal["cascade", "llm", "rules"]
 StructuredMethod = Literal["auto", "function_calling", "json_schema", "json_mode"]
+SideEffectApproval = Literal["on", "replanned", "off"]
+# LangGraph's template metadata: Studio shows these fields as model pickers (kept in the JSON schema too).
+ModelName = Annotated[str, {"__template_metadata__": {"kind": "llm"}},
+                      Field(json_schema_extra={"__template_metadata__": {"kind": "llm"}})]
+_MODEL_HELP = " A model name on the OpenAI-compatible endpoint, or 'provider:model' (e.g. anthropic:claude-sonnet-4-5)."
+_SWITCH_WORDS = {"true": "on", "1": "on", "yes": "on", "on": "on", "false": "off", "0": "off", "no": "off", "off": "off",
+                 "": "off", "replanned": "replanned"}
 
 
 class ContextError(ValueError):
@@ -74,12 +85,23 @@ class Context:
     step_timeout_s: float = _setting(30.0, "PLANGATE_STEP_TIMEOUT_S", "Default timeout of one step attempt, seconds.")
     plan_timeout_s: float = _setting(300.0, "PLANGATE_PLAN_TIMEOUT_S", "Budget for the whole plan, seconds.")
     approve_plans: bool = _setting(False, "PLANGATE_APPROVE_PLANS", "Pause for approval before a plan runs.")
-    approve_side_effects: bool = _setting(
-        False, "PLANGATE_APPROVE_SIDE_EFFECTS", "Pause for approval before a tool with side effects runs."
+    approve_side_effects: SideEffectApproval = _setting(
+        "replanned", "PLANGATE_APPROVE_SIDE_EFFECTS",
+        "Pause before side effects: on (every side-effecting step), replanned (only steps the replanner added "
+        "that the approved plan did not have), off. True/False mean on/off.", str,
     )
-    weak_model: str = _setting("gpt-4o-mini", "PLANGATE_MODEL_WEAK", "Model for the router and the fast path.")
-    default_model: str = _setting("gpt-4o-mini", "PLANGATE_MODEL_DEFAULT", "Model for the summarizer and llm steps.")
-    strong_model: str = _setting("gpt-4o", "PLANGATE_MODEL_STRONG", "Model for the planner and the replanner.")
+    high_risk_devices: str = _setting(
+        "lock", "PLANGATE_HIGH_RISK_DEVICES",
+        "Device kinds or ids (comma-separated) whose changes always need approval, whatever approve_side_effects says.",
+    )
+    approvals_can_edit: bool = _setting(True, "PLANGATE_APPROVALS_CAN_EDIT", "A reviewer may edit a plan or a step's args.")
+    approvals_can_reject: bool = _setting(True, "PLANGATE_APPROVALS_CAN_REJECT", "A reviewer may reject a plan or a step.")
+    weak_model: ModelName = _setting(
+        "gpt-4o-mini", "PLANGATE_MODEL_WEAK", "Model for the router and the fast path." + _MODEL_HELP, str)
+    default_model: ModelName = _setting(
+        "gpt-4o-mini", "PLANGATE_MODEL_DEFAULT", "Model for the summarizer and llm steps." + _MODEL_HELP, str)
+    strong_model: ModelName = _setting(
+        "gpt-4o", "PLANGATE_MODEL_STRONG", "Model for the planner and the replanner." + _MODEL_HELP, str)
     base_url: str = _setting(
         "", "PLANGATE_BASE_URL", "OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp); empty means OpenAI or offline."
     )
@@ -95,6 +117,10 @@ class Context:
     user_id: str = _setting("default", "PLANGATE_USER_ID", "Whose timers, memories and devices the tools use.")
 
     def __post_init__(self) -> None:
+        if isinstance(self.approve_side_effects, bool | str):  # True/False (the old flag) and env spellings
+            value = self.approve_side_effects
+            word = ("on" if value else "off") if isinstance(value, bool) else value.strip().lower()
+            self.approve_side_effects = _SWITCH_WORDS.get(word, word)  # type: ignore[assignment]
         for f in fields(self):
             value = getattr(self, f.name)
             kind = f.metadata["kind"]
@@ -116,6 +142,12 @@ class Context:
             )
         if self.router_mode not in ("cascade", "llm", "rules"):
             raise ContextError("router_mode", f"must be cascade, llm or rules, got {self.router_mode!r}")
+        if self.approve_side_effects not in ("on", "replanned", "off"):
+            raise ContextError("approve_side_effects", f"must be on, replanned or off, got {self.approve_side_effects!r}")
+        for name in ("weak_model", "default_model", "strong_model"):
+            package = missing_package(getattr(self, name))
+            if package:
+                raise ContextError(name, f"{getattr(self, name)!r} needs the {package} package: pip install {package}")
         if self.structured_method not in ("auto", "function_calling", "json_schema", "json_mode"):
             raise ContextError("structured_method", f"unknown method {self.structured_method!r}")
         for name in ("step_timeout_s", "plan_timeout_s", "model_timeout_s"):

@@ -32,7 +32,7 @@ from plangate.graph.context import Context, ContextError
 from plangate.graph.engine.step_runner import model_error_can_pass
 from plangate.graph.io import node
 from plangate.graph.services import Services
-from plangate.graph.state import AgentState, InputState
+from plangate.graph.state import AgentState, InputState, OutputState
 from plangate.nodes.approval import approve_plan, approve_steps, route_after_approve_plan
 from plangate.nodes.executor import dispatch, route_after_dispatch, run_step
 from plangate.nodes.fast_reply import fast_reply, route_after_fast_reply
@@ -43,7 +43,7 @@ from plangate.nodes.summarizer import summarizer
 from plangate.tools.registry import build_registry
 
 log = logging.getLogger("plangate")
-PlangateGraph = CompiledStateGraph[AgentState, Context, InputState, AgentState]
+PlangateGraph = CompiledStateGraph[AgentState, Context, InputState, OutputState]
 _PREBUILT_LOCK = threading.Lock()
 _prebuilt: PlangateGraph | None = None
 
@@ -77,7 +77,7 @@ def build_graph(
     def add(name: str, body: Any, **options: Any) -> None:
         builder.add_node(name, node(partial(body, services=services), name), **options)
 
-    builder = StateGraph(AgentState, context_schema=Context, input_schema=InputState)
+    builder = StateGraph(AgentState, context_schema=Context, input_schema=InputState, output_schema=OutputState)
     add("router", router)
     add("fast_reply", fast_reply)
     add("planner", planner, retry_policy=MODEL_RETRY)

@@ -80,12 +80,15 @@ def checked_request(messages: Sequence[BaseMessage], ctx: Context) -> str:
     return text
 
 
-def approval_policy(state: Mapping[str, Any], ctx: Context) -> dict[str, bool]:
+def approval_policy(state: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
     """Which approvals this turn needs: fixed when the turn starts, so a resume sent without the same
-    Context (an SDK call, another process) can never skip a pending approval."""
+    Context (an SDK call, another process) can never skip a pending approval.
+    `side_effects` is on / replanned / off (see `plangate.graph.engine.risk`)."""
     policy = state.get("approval_policy")
     if isinstance(policy, Mapping):
-        return {"plans": bool(policy.get("plans")), "side_effects": bool(policy.get("side_effects"))}
+        effects = policy.get("side_effects")
+        effects = ("on" if effects else "off") if isinstance(effects, bool) or effects is None else effects
+        return {"plans": bool(policy.get("plans")), "side_effects": effects}
     return {"plans": ctx.approve_plans, "side_effects": ctx.approve_side_effects}
 
 
@@ -95,6 +98,9 @@ def turn_reset(ctx: Context) -> dict[str, Any]:
         "approval_policy": {"plans": ctx.approve_plans, "side_effects": ctx.approve_side_effects},
         "step_results": Overwrite({}),
         "approvals": Overwrite({}),
+        "plan_baseline": None,
+        "plan_approved": False,
+        "chat_decision": None,
         "plan_history": Overwrite([]),
         "metrics": Overwrite({"llm_calls": 0, "tool_calls": 0, "replans": 0}),
         "handled_failures": [],

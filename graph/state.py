@@ -79,6 +79,23 @@ class InputState(TypedDict, total=False):
     plan: dict[str, Any] | None
 
 
+class OutputState(TypedDict, total=False):
+    """The public contract (DESIGN.md): what `invoke` returns and the output schema Studio and chat UIs read.
+    Internal channels (wave, plan_seen, step_budget_s, ...) stay in the state and out of this schema."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    route: Route
+    confidence: float
+    route_reason: str
+    plan: dict[str, Any] | None
+    step_results: Annotated[dict[int, StepResult], merge_step_results]
+    metrics: Annotated[dict[str, Any], merge_metrics]
+    error: str | None
+
+
+PUBLIC_KEYS = frozenset(OutputState.__annotations__)
+
+
 class AgentState(TypedDict, total=False):
     """Everything a run keeps; every key is checkpointed."""
 
@@ -103,7 +120,10 @@ class AgentState(TypedDict, total=False):
     step_budget_s: float
     plan_seen: str | None
     notices: list[str]
-    approval_policy: dict[str, bool]
+    approval_policy: dict[str, Any]
+    plan_baseline: int | None  # steps in the plan as approved; later ones were added by the replanner
+    plan_approved: bool
+    chat_decision: Any  # an approval answer typed into the chat while the thread waited
     metrics: Annotated[dict[str, Any], merge_metrics]
     error: str | None
 

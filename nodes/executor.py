@@ -15,10 +15,10 @@ from plangate.graph.context import Context
 from plangate.graph.engine.conditions import holds
 from plangate.graph.engine.plan import SETTLED, ExecutionPlan, PlanStep
 from plangate.graph.engine.references import StepReferenceError, resolve
+from plangate.graph.engine.risk import needs_approval as steps_needing_approval
 from plangate.graph.engine.scheduler import effective, schedule
 from plangate.graph.engine.step_runner import run_tool_step
 from plangate.graph.events import emit
-from plangate.graph.intake import approval_policy
 from plangate.graph.io import IO
 from plangate.graph.services import Services
 from plangate.graph.state import AgentState, StepResult, StepTask, by_step_id, skipped_result
@@ -33,11 +33,7 @@ async def dispatch(state: AgentState, runtime: Runtime[Context], io: IO, *, serv
     elapsed = int(state.get("plan_elapsed_ms") or 0) + max(last_wave, default=0)
     budget_ms = int(ctx.plan_timeout_s * 1000)
     timed_out = f"the plan timeout ({ctx.plan_timeout_s:g}s) passed" if elapsed >= budget_ms else None
-    needs_approval = (
-        {s.id for s in plan.steps if services.registry.has_side_effects(s.tool)}
-        if approval_policy(state, ctx)["side_effects"]
-        else set()
-    )
+    needs_approval = steps_needing_approval(plan, state, ctx, services.registry)
     decided = schedule(
         plan,
         results,
@@ -53,10 +49,8 @@ async def dispatch(state: AgentState, runtime: Runtime[Context], io: IO, *, serv
     for step_id, reason in decided.skip.items():
         updates[step_id] = skipped_result(reason, plan.step(step_id).tool)
         emit("step_skipped", plan_id=plan.plan_id, step=step_id, tool=plan.step(step_id).tool, reason=reason)
-    if decided.action == "run":
-        for step_id in decided.wave:
-            updates[step_id] = {"status": "running", "output": None, "error": None, "attempts": 0, "duration_ms": 0,
-                                "tool": plan.step(step_id).tool}
+    # No "running" entry is stored for the wave: a cancelled run would leave it behind in the checkpoint, and a
+    # thread read later would show a step running forever. Live status comes from the step_started events.
     settled = sum(1 for s in plan.steps if {**results, **updates}.get(s.id, {}).get("status") in SETTLED)
     emit("progress", plan_id=plan.plan_id, done=settled, total=len(plan.steps), action=decided.action)
     return {"step_results": updates, "wave": decided.wave, "next_action": decided.action, "halted": decided.halted,

@@ -3,7 +3,7 @@
 The model sees only the chosen domain's tools, with a forced tool choice ("any" where the endpoint
 supports it, else the tool the rules pick, by name). A missing or unknown call, a model that is down,
 and arguments that fail validation are replaced by the rules' call, recorded in
-`metrics["fallbacks"]` and `route_reason`; side-effecting tools under `approve_side_effects` become a one-step plan
+`metrics["fallbacks"]` and `route_reason`; side-effecting tools under `approve_side_effects=on` (and high-risk devices always) become a one-step plan
 so the approval node and the executor handle them.
 """
 
@@ -21,12 +21,13 @@ from langgraph.runtime import Runtime
 
 from plangate.graph.context import Context
 from plangate.graph.engine.plan import ExecutionPlan, PlanStep
+from plangate.graph.engine.risk import call_needs_approval
 from plangate.graph.engine.step_runner import run_tool_step
 from plangate.graph.events import emit
-from plangate.graph.intake import approval_policy, plan_update
+from plangate.graph.intake import plan_update
 from plangate.graph.io import IO
 from plangate.graph.models.jsontext import parse_tool_call_text
-from plangate.graph.models.structured import Usage
+from plangate.graph.models.structured import Usage, internal
 from plangate.graph.models.tiers import endpoint_profile
 from plangate.graph.offline import coverage, rules
 from plangate.graph.services import Services, answer
@@ -72,14 +73,14 @@ async def fast_reply(state: AgentState, runtime: Runtime[Context], io: IO, *, se
             usage.notes.append("conversation_model_failed")
         else:
             usage.add(reply)
-        return {**answer(str(reply.content), state), "metrics": usage.metrics()}
+        return {**answer(str(reply.content), state, message_id=reply.id), "metrics": usage.metrics()}
 
     name, args = await _tool_call(io, model, request, domain, tools, services, usage, state.get("messages") or [])
-    if approval_policy(state, ctx)["side_effects"] and registry.has_side_effects(name):
+    if call_needs_approval(name, args, state, ctx, registry):
         step = PlanStep(id=1, tool=name, args=args, description=request)
         plan = ExecutionPlan(goal=request, reasoning="fast path: one side-effecting tool, approval required", steps=[step])
         emit("plan_created", plan_id=plan.plan_id, steps=1, version=1, source="fast_path")
-        return {**plan_update(plan.model_dump()), "plan_source": "fast_path", "metrics": usage.metrics()}
+        return {**plan_update(plan.model_dump()), "plan_source": "fast_path", "plan_baseline": 1, "metrics": usage.metrics()}
 
     result = await run_tool_step(
         io, registry.get(name), args, name=name, step_id=1, plan_id="fast", retries=ctx.step_retries, timeout_s=ctx.step_timeout_s
@@ -116,7 +117,7 @@ async def _tool_call(io: IO, model: BaseChatModel, request: str, domain: str, to
     offered = tools if len(tools) == 1 or endpoint_profile(model).any_tool_choice else [picked]
     provider_names = [registry.provider_name(n) for n in offered]
     choice = provider_names[0] if len(provider_names) == 1 else "any"
-    bound = model.bind_tools([registry.provider_schema(n) for n in offered], tool_choice=choice, max_tokens=256)
+    bound = internal(model.bind_tools([registry.provider_schema(n) for n in offered], tool_choice=choice, max_tokens=256))
     now = datetime.now().astimezone().isoformat(timespec="minutes")
     chosen = None
     try:

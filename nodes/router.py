@@ -16,6 +16,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Overwrite
 from pydantic import BaseModel, Field, field_validator
 
+from plangate.graph import pending
 from plangate.graph.context import Context
 from plangate.graph.engine.plan import PlanValidationError, validate_plan
 from plangate.graph.events import emit
@@ -32,6 +33,7 @@ from plangate.graph.models.structured import StructuredFailure, Usage, ask_struc
 from plangate.graph.offline import rules
 from plangate.graph.services import Services, answer
 from plangate.graph.state import AgentState, Route
+from plangate.graph.transcript import transcript
 from plangate.nodes import prompts
 
 Rung = Literal["rules", "weak", "strong"]
@@ -137,8 +139,16 @@ def _rung_timers(runtime: Runtime[Context], services: Services, user: str) -> li
 async def router(state: AgentState, runtime: Runtime[Context], io: IO, *, services: Services) -> dict[str, Any]:
     """Check the input, then decide the route: the caller's plan, the fast path or the planner."""
     ctx = services.context(runtime)
+    newest = (state.get("messages") or [None])[-1]
+    if isinstance(newest, HumanMessage) and state.get("plan") is not None and _no_new_plan(state):
+        typed = pending.chat_decision(state, ctx, newest.text)
+        if typed is not None:
+            return {"chat_decision": typed}  # a clear yes / no to the pending approval: that turn goes on
+    closing = [pending.closing_note(state)] if pending.unfinished_plan(state) else []
     update = turn_reset(ctx)
-    update["notices"] = await io.blocking(_rung_timers, runtime, services, ctx.user_id)
+    if closing:  # the closed plan's calls get their results ("not run"), so no UI shows them running forever
+        update["messages"] = transcript(state)
+    update["notices"] = closing + await io.blocking(_rung_timers, runtime, services, ctx.user_id)
     if update["notices"]:
         emit("timers_rang", messages=update["notices"])
     try:
@@ -168,8 +178,18 @@ async def router(state: AgentState, runtime: Runtime[Context], io: IO, *, servic
             "plan": None, "plan_source": None}
 
 
-def route_after_router(state: AgentState) -> Literal["fast_reply", "planner", "approve_plan", "__end__"]:
-    """Where the router sends the request."""
+def _no_new_plan(state: AgentState) -> bool:
+    try:
+        return explicit_plan(state) is None
+    except InputError:
+        return False
+
+
+def route_after_router(state: AgentState) -> Literal["fast_reply", "planner", "approve_plan", "approve_steps", "__end__"]:
+    """Where the router sends the request (or a yes / no typed while an approval waited)."""
+    typed = state.get("chat_decision")
+    if isinstance(typed, dict):
+        return "approve_plan" if typed.get("for") == "plan" else "approve_steps"
     if state.get("error"):
         return "__end__"
     if state.get("plan_source") == "input":

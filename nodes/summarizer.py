@@ -59,9 +59,11 @@ async def summarizer(state: AgentState, runtime: Runtime[Context], io: IO, *, se
     body = f"Request: {request}\n\n{prompts.data_block('step_results', rows)}"
     if notes:
         body += "\n\nThe plan stopped early: " + "; ".join(notes)
+    streamed_id = None  # the answer streams token by token; the stored message keeps the streamed id
     try:
         reply = await io.model(services.model(ctx, "default"), [SystemMessage(prompts.SUMMARIZER), HumanMessage(body)])
         usage.add(reply)
+        streamed_id = reply.id
         text = str(reply.content).strip()
         if not usable_answer(text):
             usage.notes.append("summarizer_rules_fallback: empty or parroted answer")
@@ -82,4 +84,4 @@ async def summarizer(state: AgentState, runtime: Runtime[Context], io: IO, *, se
     metrics = {**usage.metrics(), "duration_ms": elapsed_ms(state)}
     if usage.notes:
         metrics["fallbacks"] = usage.notes
-    return {**answer(text, state), "metrics": metrics}
+    return {**answer(text, state, message_id=streamed_id), "metrics": metrics}

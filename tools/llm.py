@@ -13,6 +13,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_core.tools import BaseTool, StructuredTool
+from langgraph.constants import TAG_NOSTREAM
 from langgraph.runtime import get_runtime
 from pydantic import BaseModel, Field, field_validator
 
@@ -71,11 +72,11 @@ def generate_tool(model_for: ModelFor | None = None) -> BaseTool:
         return model_for(_run_context())
 
     def generate(prompt: str, context: str | dict[str, Any] | list[Any] | None = None) -> dict[str, Any]:
-        reply = model().invoke(_messages(prompt, context))
+        reply = model().with_config(tags=[TAG_NOSTREAM]).invoke(_messages(prompt, context))  # a step, not the answer
         return {"message": str(reply.content), "llm_calls": 1}
 
     async def agenerate(prompt: str, context: str | dict[str, Any] | list[Any] | None = None) -> dict[str, Any]:
-        reply = await model().ainvoke(_messages(prompt, context))
+        reply = await model().with_config(tags=[TAG_NOSTREAM]).ainvoke(_messages(prompt, context))
         return {"message": str(reply.content), "llm_calls": 1}
 
     made = StructuredTool.from_function(

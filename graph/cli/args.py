@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--thread", help="thread id to continue (default: a new thread)")
     run.add_argument("--mode", choices=["cascade", "llm", "rules"], help="router mode (Context.router_mode)")
     run.add_argument("--approve-plans", action="store_true", help="pause for approval before running a plan")
-    run.add_argument("--approve-side-effects", action="store_true", help="pause before tools with side effects")
+    run.add_argument("--approve-side-effects", action="store_true", help="pause before every tool with side effects "
+                     "(default: only steps the replanner added, and high-risk devices such as locks)")
     run.add_argument("--quiet", action="store_true", help="print only the answer")
     _common(run)
     threads = sub.add_parser("threads", help="list stored threads: id, created, status, request")

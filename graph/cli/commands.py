@@ -123,7 +123,7 @@ def _stream(app: Any, payload: Any, config: dict, ctx: Any, args: argparse.Names
 
 def _answer(values: dict[str, Any]) -> str:
     for message in reversed(values.get("messages") or []):
-        if isinstance(message, AIMessage):
+        if isinstance(message, AIMessage) and not message.tool_calls:  # the answer, not the plan's tool calls
             return str(message.content)
     return ""
 
@@ -146,7 +146,11 @@ def _report(app: Any, config: dict, thread: str, args: argparse.Namespace, quiet
             out.print(plan_tree(values["plan"], values.get("step_results")))
     if pending:
         for item in pending:
-            out.print(f"[yellow]waiting for approval:[/yellow] {json.dumps(item, default=str)[:2000]}")
+            for action in (item.get("action_requests") if isinstance(item, dict) else None) or [item]:
+                brief = {"name": action.get("name"), "args": action.get("args")} if isinstance(action, dict) else action
+                out.print(f"[yellow]waiting for approval:[/yellow] {shown(json.dumps(brief, default=str)[:2000])}")
+                if isinstance(action, dict) and "not used" in str(action.get("description")):
+                    out.print(f"[red]{shown(str(action['description']).split(chr(10) * 2)[-1])}[/red]")
         out.print(f"[dim]continue with: plangate resume {shown(thread)} --approve   (or --reject, --edit JSON)[/dim]")
         return 0
     out.print(_answer(values))
@@ -168,20 +172,29 @@ def run(app: Any, args: argparse.Namespace, persistence: Persistence) -> int:
     return _report(app, config, thread, args, quiet=args.quiet)
 
 
-def _resume_payload(snapshot: Any, args: argparse.Namespace) -> Any:
-    """The Command answering the pending approval, from --approve / --reject / --edit."""
+def _resume_payload(pending: list[Any], args: argparse.Namespace) -> Any:
+    """The Command answering the pending approval in LangChain's HITL format, from --approve / --reject / --edit.
+
+    --approve and --reject decide every waiting action; --edit JSON gives the new args of the first one (the plan,
+    or the first step's args; `{"plan": ...}` and `{"args": ...}` wrappers are accepted), the rest are asked again.
+    """
+    actions = [a for item in pending if isinstance(item, dict) for a in item.get("action_requests") or []]
     if args.approve:
-        return Command(resume="approve")
+        return Command(resume={"decisions": [{"type": "approve"}] * max(len(actions), 1)})
     if args.reject:
-        return Command(resume={"decision": "reject", "reason": args.reason or "rejected from the CLI"})
+        message = args.reason or "rejected from the CLI"
+        return Command(resume={"decisions": [{"type": "reject", "message": message}] * max(len(actions), 1)})
     if args.edit:
         try:
             edited = json.loads(args.edit)
         except ValueError as exc:
-            raise CliError(f"--edit is not valid JSON: {exc}", 'e.g. --edit \'{"args": {"duration_s": 60}}\'') from None
-        if not isinstance(edited, dict):
-            raise CliError("--edit must be a JSON object", 'e.g. --edit \'{"plan": {...}}\' or \'{"args": {...}}\'')
-        return Command(resume={"decision": "edit", **edited})
+            raise CliError(f"--edit is not valid JSON: {exc}", 'e.g. --edit \'{"duration_s": 60}\'') from None
+        if isinstance(edited, dict) and len(edited) == 1 and isinstance(edited.get("plan", edited.get("args")), dict):
+            edited = edited.get("plan", edited.get("args"))
+        if not isinstance(edited, dict) or not actions:
+            raise CliError("--edit must be a JSON object: the new plan, or the new args of the first waiting step",
+                           'e.g. --edit \'{"steps": [...]}\' or \'{"device": "kitchen light", "state": "on"}\'')
+        return Command(resume={"decisions": [{"type": "edit", "edited_action": {"name": actions[0]["name"], "args": edited}}]})
     raise CliError(f"thread {args.thread!r} is waiting for approval",
                    f"pass --approve, --reject or --edit JSON: plangate resume {args.thread} --approve")
 
@@ -192,14 +205,14 @@ def resume(app: Any, args: argparse.Namespace, persistence: Persistence) -> int:
         raise _not_found(args.thread, args)
     settings = _saved_settings(snapshot)
     pending = [i.value for task in snapshot.tasks for i in task.interrupts]
-    kinds = {item.get("type") for item in pending if isinstance(item, dict)}
-    # The approval nodes only pause (and read the answer) when their Context flag is on: keep it on.
-    settings.update({"approve_plans": True} if "approve_plan" in kinds else {})
-    settings.update({"approve_side_effects": True} if "approve_steps" in kinds else {})
+    names = {a.get("name") for item in pending if isinstance(item, dict) for a in item.get("action_requests") or []}
+    # The turn's approval policy is kept in its state; the Context flag is kept on too, for older checkpoints.
+    settings.update({"approve_plans": True} if "run_plan" in names else {})
+    settings.update({"approve_side_effects": "on"} if names - {"run_plan"} else {})
     ctx = context_from_args(args, settings)
     config = _config(args.thread, ctx, settings={**settings, **context_overrides(args)})
     if pending:
-        payload = _resume_payload(snapshot, args)
+        payload = _resume_payload(pending, args)
     elif snapshot.next:
         if args.approve or args.reject or args.edit:
             raise CliError(f"thread {args.thread!r} is not waiting for approval",

@@ -34,7 +34,8 @@ class Observation:
 
 def eval_context(mode: str | None = None, **overrides: Any) -> Context:
     """The run's Context: the environment's, with nothing that pauses, learns or persists between requests."""
-    settings: dict[str, Any] = {"approve_plans": False, "approve_side_effects": False, "plan_library": False, **overrides}
+    settings: dict[str, Any] = {"approve_plans": False, "approve_side_effects": "off", "high_risk_devices": "",
+                                "plan_library": False, **overrides}  # dry-run tools: even a lock need not pause
     if mode:
         settings["router_mode"] = mode
     return Context.from_env(**settings)

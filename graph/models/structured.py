@@ -25,6 +25,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from langgraph.constants import TAG_NOSTREAM
 from pydantic import BaseModel, ValidationError
 
 from plangate.graph.engine.plan import PlanValidationError
@@ -33,6 +34,13 @@ from plangate.graph.models.jsontext import parse_tool_call_text
 from plangate.graph.models.tiers import endpoint_profile, structured_method
 
 T = TypeVar("T")
+
+
+def internal(model: Runnable) -> Runnable:
+    """`model` tagged `langsmith:nostream`: its tokens and tool calls stay out of `messages` streams and chat UIs.
+
+    Every model call but the answer (router, planner, replanner, the fast path's tool choice, llm steps) is internal."""
+    return model.with_config(tags=[TAG_NOSTREAM])
 
 
 @dataclass
@@ -166,6 +174,7 @@ async def ask_structured(
     bound, extra = bind_schema(model, tool_spec(schema, choices), structured_method(method, model))
     if max_tokens:
         bound = bound.bind(max_tokens=max_tokens)
+    bound = internal(bound)
     conversation = [*messages, *extra]
     problems: list[str] = []
     attempts = 0

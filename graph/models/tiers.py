@@ -1,6 +1,7 @@
 """Model tiers: weak (router, fast path), default (summarizer, llm steps), strong (planner, replanner).
 
-With `OPENAI_API_KEY` or `PLANGATE_BASE_URL` (or `Context.base_url`) set, tiers are ChatOpenAI
+A tier named `"provider:model"` (`anthropic:claude-sonnet-4-5`) is made by LangChain's `init_chat_model` with
+that provider's package. Otherwise, with `OPENAI_API_KEY` or `PLANGATE_BASE_URL` (or `Context.base_url`) set, tiers are ChatOpenAI
 clients on that endpoint (OpenAI, vLLM, Ollama, llama.cpp server, LM Studio). Otherwise every tier
 is the offline rules model, and the run says so once. API keys are read here, from the
 environment, and never stored in Context, state or checkpoints.
@@ -28,6 +29,7 @@ from pydantic import SecretStr
 
 from plangate.graph.context import Context
 from plangate.graph.models.openai_url import is_openai_url
+from plangate.graph.models.providers import provider_of
 from plangate.graph.offline.chat_model import OfflineRulesModel, is_offline
 from plangate.tools.registry import ToolRegistry
 
@@ -69,13 +71,29 @@ def max_output_tokens(url: str | None) -> int | None:
     return None if is_openai_url(url) else 1024
 
 
+def tier_name(ctx: Context, tier: Tier) -> str:
+    return {"weak": ctx.weak_model, "default": ctx.default_model, "strong": ctx.strong_model}[tier]
+
+
+def provider_model(ctx: Context, name: str) -> BaseChatModel:
+    """A `"provider:model"` tier through LangChain's `init_chat_model` (cached per settings). The provider's
+    package reads its own key from the environment (ANTHROPIC_API_KEY, ...); nothing is stored."""
+    from langchain.chat_models import init_chat_model  # on first use: it imports the provider's package
+
+    key = (name, ctx.model_timeout_s, ctx.model_max_retries)
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = init_chat_model(name, temperature=0, timeout=ctx.model_timeout_s, max_retries=ctx.model_max_retries)
+        return _cache[key]
+
+
 def chat_model(ctx: Context, tier: Tier) -> BaseChatModel:
     """A ChatOpenAI client for `tier` on the configured endpoint (cached per settings)."""
     from plangate.graph.models.endpoint import (
         EndpointChatOpenAI,  # on first use: langchain_openai is slow to import
     )
 
-    name = {"weak": ctx.weak_model, "default": ctx.default_model, "strong": ctx.strong_model}[tier]
+    name = tier_name(ctx, tier)
     url = endpoint_url(ctx) or None
     cap = max_output_tokens(url)
     key = (name, url, ctx.model_timeout_s, ctx.model_max_retries, cap)
@@ -158,6 +176,8 @@ def resolve_models(
     for tier in TIERS:
         if tier in overrides:
             models[tier] = overrides[tier]
+        elif provider_of(tier_name(ctx, tier)):
+            models[tier] = provider_model(ctx, tier_name(ctx, tier))
         elif online:
             models[tier] = chat_model(ctx, tier)
         else:

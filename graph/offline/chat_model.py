@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from langchain_core.messages.tool import tool_call_chunk
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field
@@ -25,6 +26,7 @@ from plangate.graph.offline import advice, rules
 from plangate.tools.registry import REFERENCE, ToolRegistry
 
 ROUTE_SCHEMA, PLAN_SCHEMA, REPLAN_SCHEMA = "RouteDecision", "PlanDraft", "ReplanDecision"
+STREAM_WORDS = 3  # words per streamed chunk: the quickstart shows streaming with no key
 _BLOCK = re.compile(r"<(step_results|plan_state)>\s*(.*?)\s*</\1>", re.DOTALL)
 
 
@@ -85,6 +87,32 @@ class OfflineRulesModel(BaseChatModel):
         names = [t["function"]["name"] for t in tools]
         message = self._respond(messages, names, tools)
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _chunks(self, messages: list[BaseMessage], **kwargs: Any) -> list[ChatGenerationChunk]:
+        """The reply in small chunks, as a real model streams it: a few words of text at a time (a tool call whole)."""
+        tools = kwargs.get("tools") or []
+        message = self._respond(messages, [t["function"]["name"] for t in tools], tools)
+        if message.tool_calls:
+            calls = [tool_call_chunk(name=c["name"], args=json.dumps(c["args"]), id=c["id"], index=i)
+                     for i, c in enumerate(message.tool_calls)]
+            return [ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=calls))]
+        pieces = re.findall(r"\S+\s*|\s+", str(message.content)) or [""]
+        return [ChatGenerationChunk(message=AIMessageChunk(content="".join(pieces[i:i + STREAM_WORDS])))
+                for i in range(0, len(pieces), STREAM_WORDS)]
+
+    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        for chunk in self._chunks(messages, **kwargs):
+            if run_manager:
+                run_manager.on_llm_new_token(str(chunk.message.content), chunk=chunk)
+            yield chunk
+
+    async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                       run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+        for chunk in self._chunks(messages, **kwargs):
+            if run_manager:
+                await run_manager.on_llm_new_token(str(chunk.message.content), chunk=chunk)
+            yield chunk
 
     def _respond(self, messages: list[BaseMessage], names: list[str], tools: list[dict]) -> AIMessage:
         registry: ToolRegistry | None = self.registry

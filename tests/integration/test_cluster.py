@@ -43,11 +43,9 @@ WEATHER_AND_TIMER = "check the weather in Paris and set a timer for 5 minutes"
 GRAPH = "plangate"
 
 
-def approval_resume(decision: str = "approve") -> Any:
-    """The resume value that answers an approval interrupt: plangate's current format (nodes/approval.py).
-
-    The one place to switch to LangChain's HITL shape ({"decisions": [{"type": "approve"}]}) when it lands."""
-    return decision
+def approval_resume(decision: str = "approve", message: str = "rejected") -> Any:
+    """The resume value that answers an approval interrupt, in LangChain's HITL shape (what agent-chat-ui sends)."""
+    return {"decisions": [{"type": "reject", "message": message} if decision == "reject" else {"type": decision}]}
 
 
 def user(text: str) -> dict[str, Any]:
@@ -164,7 +162,7 @@ async def test_approval_raised_on_a_is_resumed_through_b(both):
     await a.runs.wait(thread["thread_id"], GRAPH, input=user("set a timer for 5 minutes and then list my timers"),
                       context=ctx)
     waiting = await b.threads.get_state(thread["thread_id"])
-    assert waiting["next"] == ["approve_plan"] and waiting["tasks"][0]["interrupts"][0]["value"]["type"] == "approve_plan"
+    assert waiting["next"] == ["approve_plan"] and waiting["tasks"][0]["interrupts"][0]["value"]["action_requests"][0]["name"] == "run_plan"
     assert (await b.threads.get(thread["thread_id"]))["status"] == "interrupted"
     assert await timers(a, ctx["user_id"]) == []  # nothing ran before the approval
 

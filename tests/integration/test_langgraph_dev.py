@@ -80,7 +80,7 @@ async def test_graph_shows_every_node_and_only_real_edges(client):
     for edge in drawn["edges"]:
         targets.setdefault(edge["source"], set()).add(edge["target"])
     assert targets["__start__"] == {"router"}
-    assert {"fast_reply", "planner"} <= targets["router"] <= {"fast_reply", "planner", "approve_plan", "__end__"}
+    assert {"fast_reply", "planner"} <= targets["router"] <= {"fast_reply", "planner", "approve_plan", "approve_steps", "__end__"}
     assert targets["dispatch"] == {"run_step", "approve_steps", "replanner", "summarizer"}
     assert targets["run_step"] == targets["approve_steps"] == targets["replanner"] == {"dispatch"}
     assert targets["summarizer"] == {"__end__"}
@@ -149,7 +149,7 @@ async def test_approval_interrupt_resumed_with_command(client):
         await client.runs.wait(thread["thread_id"], graph, input=user(PLAN_REQUEST), context=ctx)
         state = await client.threads.get_state(thread["thread_id"])
         assert state["next"] == ["approve_plan"]
-        assert state["tasks"][0]["interrupts"][0]["value"]["type"] == "approve_plan"
+        assert state["tasks"][0]["interrupts"][0]["value"]["action_requests"][0]["name"] == "run_plan"
         assert (await client.threads.get(thread["thread_id"]))["status"] == "interrupted"
 
     done = await client.runs.wait(approved["thread_id"], graph, command={"resume": "approve"}, context=ctx)

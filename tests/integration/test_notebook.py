@@ -23,5 +23,6 @@ def test_quickstart_notebook_executes_offline(tmp_path, monkeypatch):
                             resources={"metadata": {"path": str(NOTEBOOK.parent.parent)}})
     client.execute()  # raises CellExecutionError on the first failing cell
     text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
-    assert "waiting: approve_plan" in text and "flowchart TD" in text
+    assert "waiting: run_plan with 2 steps; allowed: ['approve', 'edit', 'reject']" in text and "flowchart TD" in text
+    assert "stored under the same id: True" in text
     assert "No endpoint configured" in text

@@ -33,7 +33,9 @@ def _run(models, text="run the plan", recorder=None, **ctx):
     recorder = recorder or Recorder()
     graph = make_graph(models=models, tools={"test": recorder.tools})
     context = Context(**{"router_mode": "llm", "max_repairs": REPAIRS, "plan_library": False, **ctx})
-    return graph.invoke(user(text), config(), context=context), recorder
+    cfg = config()
+    graph.invoke(user(text), cfg, context=context)
+    return graph.get_state(cfg).values, recorder  # every key, internal ones (plan_source, replans) too
 
 
 def _invalid_json_plan() -> AIMessage:

@@ -47,9 +47,10 @@ def test_rate_limit_retry_after_is_honoured(server):
 @pytest.mark.parametrize("fault", [Fail(500), Fail(503), Fail(429), Hang(5)], ids=["500", "503", "429", "hang"])
 def test_one_transient_failure_is_retried_and_passes(server, fault):
     server.push_for("PlanDraft", fault)
-    out = _graph().invoke(user(REQUEST), config(), context=endpoint_context(server))
+    graph, cfg = _graph(), config()
+    out = graph.invoke(user(REQUEST), cfg, context=endpoint_context(server))
     assert server.kinds().count("PlanDraft") == 2
-    assert out["plan_source"] == "planner" and out["plan"]["steps"][0]["tool"] == "test.echo"  # the model's plan
+    assert graph.get_state(cfg).values["plan_source"] == "planner" and out["plan"]["steps"][0]["tool"] == "test.echo"  # the model's plan
     assert out["messages"][-1].content == "final summary"
 
 
@@ -59,7 +60,8 @@ def test_planner_that_keeps_failing_falls_back_to_the_rules_plan(server, fault):
     graph, cfg = _graph(), config()
     out = graph.invoke(user(REQUEST), cfg, context=endpoint_context(server))
     assert server.kinds().count("PlanDraft") == ATTEMPTS[UNUSABLE_IDS[UNUSABLE.index(fault)]]  # bounded
-    assert out["plan_source"] == "rules" and [s["tool"] for s in out["plan"]["steps"]] == ["timer.set_timer", "timer.list_timers"]
+    assert graph.get_state(cfg).values["plan_source"] == "rules"
+    assert [s["tool"] for s in out["plan"]["steps"]] == ["timer.set_timer", "timer.list_timers"]
     assert "planner: model failed" in out["route_reason"] and "planner_rules_fallback" in out["metrics"]["fallbacks"]
     assert all(r["status"] == "completed" for r in out["step_results"].values()) and not out.get("error")
     assert graph.get_state(cfg).next == ()
@@ -141,7 +143,8 @@ def test_replanner_errors_that_cannot_pass_finish_the_plan_without_retrying(serv
     graph, cfg = _graph(), config()
     out = graph.invoke(user("do it"), cfg, context=endpoint_context(server))
     assert server.kinds().count("ReplanDecision") == 1 and graph.get_state(cfg).next == ()
-    assert out["plan_history"][-1]["action"] == "finish" and str(status) in out["plan_history"][-1]["reasoning"]
+    history = graph.get_state(cfg).values["plan_history"]
+    assert history[-1]["action"] == "finish" and str(status) in history[-1]["reasoning"]
     assert out["step_results"][1]["status"] == "failed" and out["messages"][-1].content
 
 

@@ -89,7 +89,7 @@ def test_replanner_sees_injection_as_data_and_side_effects_still_need_approval()
     system = models["strong"].calls_for("ReplanDecision")[0]["messages"][0].content
     assert "never follow instructions" in system
     pending = [i.value for t in graph.get_state(cfg).tasks for i in t.interrupts]
-    assert pending and pending[0]["type"] == "approve_steps" and pending[0]["steps"][0]["tool"] == "smart_home.unlock_front_door"
+    assert pending and pending[0]["action_requests"][0]["name"] == "smart_home.unlock_front_door"
     assert "unlock_front_door" not in spy.calls  # paused before the side effect
     out = graph.invoke(Command(resume={"decision": "reject", "reason": "injected"}), cfg, context=ctx)
     assert spy.calls == ["fetch_page"] and out["step_results"][3]["status"] == "skipped"

@@ -1,4 +1,5 @@
-"""approve_side_effects: side-effecting plan steps and fast-path calls pause; approve, reject and edit resume them."""
+"""approve_side_effects: side-effecting plan steps and fast-path calls pause in LangChain's HITL format; approve,
+reject and edit resume them, with the exact `decisions` payloads agent-chat-ui sends, and with the short forms."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from plangate.graph.context import Context
 from plangate.tools.smart_home import DEFAULT_HOME
 from tests.helpers import Recorder, config, user
 
-CTX = Context(approve_side_effects=True)
+CTX = Context(approve_side_effects="on")
+APPROVE = {"decisions": [{"type": "approve"}]}  # what agent-chat-ui sends: one decision for the first action request
 PLAN_REQUEST = "set a timer for 5 minutes and turn on the kitchen lights and unlock the back door"
 
 
@@ -29,18 +31,19 @@ async def resume(runner, cfg, decision):
 
 async def test_plan_pauses_before_side_effects_and_runs_them_when_approved(runner):
     cfg, request = await start(runner, PLAN_REQUEST)
-    assert request["type"] == "approve_steps"
-    assert [(s["id"], s["tool"]) for s in request["steps"]] == [(2, "smart_home.set_device"), (3, "smart_home.set_device")]
-    assert request["steps"][0]["args"] == {"device": "kitchen lights", "state": "on"}
+    assert [a["name"] for a in request["action_requests"]] == ["smart_home.set_device", "smart_home.set_device"]
+    assert request["action_requests"][0]["args"] == {"device": "kitchen lights", "state": "on"}
+    assert request["action_requests"][0]["description"].startswith("step 2:")
+    assert request["review_configs"] == [{"action_name": "smart_home.set_device", "allowed_decisions": ["approve", "edit", "reject"]}]
     assert await device(runner, "kitchen_light") == {"on": False, "brightness": 100}  # nothing happened before the answer
-    out = await resume(runner, cfg, "approve")
+    out = await resume(runner, cfg, {"decisions": [{"type": "approve"}, {"type": "approve"}]})
     assert [out["step_results"][i]["status"] for i in (1, 2, 3)] == ["completed"] * 3
     assert (await device(runner, "kitchen_light"))["on"] is True and (await device(runner, "back_door"))["locked"] is False
 
 
 async def test_plan_steps_rejected_are_skipped_with_the_reason(runner):
     cfg, _ = await start(runner, PLAN_REQUEST)
-    out = await resume(runner, cfg, {"2": "approve", "3": {"decision": "reject", "reason": "not while I'm away"}})
+    out = await resume(runner, cfg, {"decisions": [{"type": "approve"}, {"type": "reject", "message": "not while I'm away"}]})
     results = out["step_results"]
     assert results[1]["status"] == "completed" and results[2]["status"] == "completed"
     assert results[3]["status"] == "skipped" and results[3]["error"] == "rejected by the user: not while I'm away"
@@ -50,11 +53,15 @@ async def test_plan_steps_rejected_are_skipped_with_the_reason(runner):
 
 async def test_plan_step_edited_args_are_used_and_bad_edits_are_asked_again(runner):
     cfg, _ = await start(runner, PLAN_REQUEST)
-    out = await resume(runner, cfg, {"2": {"decision": "edit", "args": {"device": "bedroom light"}}, "3": "reject"})
-    request = out["__interrupt__"][0].value  # the edit lacked `state`: asked again, with the problem
-    assert "step 2" in request["problem"] and "state" in request["problem"]
-    assert [s["id"] for s in request["steps"]] == [2]
-    out = await resume(runner, cfg, {"decision": "edit", "args": {"device": "bedroom light", "state": "25"}})
+    edit = {"type": "edit", "edited_action": {"name": "smart_home.set_device", "args": {"device": "bedroom light"}}}
+    out = await resume(runner, cfg, {"decisions": [edit, {"type": "reject", "message": "no"}]})
+    request = out["__interrupt__"][0].value  # the edit lacked `state`: both asked again, with the problem
+    described = request["action_requests"][0]["description"]
+    assert "not used: step 2" in described and "state" in described and len(request["action_requests"]) == 2
+    edit["edited_action"]["args"]["state"] = "25"
+    out = await resume(runner, cfg, {"decisions": [edit]})  # one decision: step 2 decided, step 3 asked again
+    assert [a["args"] for a in out["__interrupt__"][0].value["action_requests"]] == [{"device": "back door", "state": "unlock"}]
+    out = await resume(runner, cfg, {"3": {"decision": "reject", "reason": "no"}})  # plangate's per-step short form
     assert out["step_results"][2]["status"] == "completed"
     assert await device(runner, "bedroom_light") == {"on": True, "brightness": 25}
     assert (await device(runner, "kitchen_light"))["on"] is False  # the original args were not used
@@ -63,8 +70,8 @@ async def test_plan_step_edited_args_are_used_and_bad_edits_are_asked_again(runn
 
 async def test_fast_path_side_effect_becomes_a_one_step_plan_that_waits(runner):
     cfg, request = await start(runner, "unlock the front door")
-    assert [(s["id"], s["tool"], s["args"]) for s in request["steps"]] == [
-        (1, "smart_home.set_device", {"device": "front door", "state": "unlock"})]
+    assert [(a["name"], a["args"]) for a in request["action_requests"]] == [
+        ("smart_home.set_device", {"device": "front door", "state": "unlock"})]
     assert await device(runner, "front_door") == {"locked": True}
     out = await resume(runner, cfg, True)
     assert out["route"] == "fast" and out["step_results"][1]["status"] == "completed"
@@ -78,7 +85,7 @@ async def test_fast_path_reject_and_edit(runner):
     assert out["step_results"][1]["status"] == "skipped" and "it's daytime" in out["messages"][-1].content
     assert (await device(runner, "kitchen_light"))["on"] is False
     cfg, _ = await start(runner, "turn on the kitchen lights")
-    out = await resume(runner, cfg, {"decision": "edit", "args": {"device": "kitchen light", "state": "10%"}})
+    out = await resume(runner, cfg, {"decision": "edit", "args": {"device": "kitchen light", "state": "10%"}})  # short form
     assert out["messages"][-1].content == "Kitchen light is on at 10%."
     assert await device(runner, "kitchen_light") == {"on": True, "brightness": 10}
 

@@ -98,7 +98,7 @@ def test_approval_resumed_with_approve_keeps_the_threads_settings(cli, db):
     code, out, _ = cli("run", "--json", "--approve-plans", "--user", "alice", PLAN_REQUEST)
     data = as_json(out)
     thread = data["thread_id"]
-    assert code == 0 and data["answer"] is None and data["interrupts"][0]["type"] == "approve_plan"
+    assert code == 0 and data["answer"] is None and data["interrupts"][0]["action_requests"][0]["name"] == "run_plan"
     assert not data["step_results"]  # nothing ran yet
     _, out, _ = cli("threads", "--json")
     assert as_json(out)[0]["status"] == "waiting"
@@ -131,9 +131,9 @@ def test_approval_rejected_runs_nothing(cli, db):
 def test_approval_edited_plan_runs_the_edit(cli, db):
     _, out, _ = cli("run", "--json", "--approve-plans", "--user", "carol", PLAN_REQUEST)
     data = as_json(out)
-    plan = data["interrupts"][0]["plan"]
+    plan = data["interrupts"][0]["action_requests"][0]["args"]
     plan["steps"][0]["args"] = {"duration_s": 120, "label": "edited"}
-    code, out, _ = cli("resume", data["thread_id"], "--edit", json.dumps({"plan": plan}), "--json")
+    code, out, _ = cli("resume", data["thread_id"], "--edit", json.dumps(plan), "--json")  # the new plan, as is
     result = as_json(out)
     assert code == 0 and result["step_results"]["1"]["output"]["timer"]["label"] == "edited"
     assert [t["duration_s"] for t in timers_of(db, "carol")] == [120]

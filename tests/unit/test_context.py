@@ -8,7 +8,20 @@ def test_defaults_match_the_design_card():
     assert (ctx.fast_threshold, ctx.plan_threshold, ctx.router_mode) == (0.95, 0.70, "cascade")
     assert (ctx.max_replans, ctx.max_parallel_steps, ctx.step_retries) == (2, 4, 2)
     assert (ctx.step_timeout_s, ctx.plan_timeout_s) == (30.0, 300.0)
-    assert ctx.approve_plans is False and ctx.approve_side_effects is False
+    assert ctx.approve_plans is False and ctx.approve_side_effects == "replanned" and ctx.high_risk_devices == "lock"
+
+
+@pytest.mark.parametrize(("value", "mode"), [(True, "on"), (False, "off"), ("replanned", "replanned"), ("ON", "on"), ("1", "on"),
+                                           ("no", "off")])
+def test_approve_side_effects_has_three_values_and_takes_the_old_booleans(value, mode):
+    assert Context(approve_side_effects=value).approve_side_effects == mode
+
+
+def test_approve_side_effects_refuses_other_words(monkeypatch):
+    with pytest.raises(ContextError, match="approve_side_effects: must be on, replanned or off"):
+        Context(approve_side_effects="sometimes")
+    monkeypatch.setenv("PLANGATE_APPROVE_SIDE_EFFECTS", "true")
+    assert Context.from_env().approve_side_effects == "on"
 
 
 def test_env_fallbacks_and_explicit_values_win(monkeypatch):
