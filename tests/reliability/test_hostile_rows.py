@@ -145,7 +145,8 @@ def test_row13_a_tool_output_closing_the_tag_does_not_stop_the_offline_replanner
     recorder.failures["boom"] = 1  # fails once with a retryable error, then works
     plan = {"goal": "g", "steps": [{"id": 1, "tool": "test.echo", "args": {"text": INJECTION}},
                                    {"id": 2, "tool": "test.flaky", "args": {"text": "boom"}, "retries": 0}]}
-    out = make_graph(tools={"test": recorder.tools}).invoke({**user("echo then flaky"), "plan": plan}, config())
+    app, cfg = make_graph(tools={"test": recorder.tools}), config()
+    out = app.invoke({**user("echo then flaky"), "plan": plan}, cfg)
     assert recorder.names().count("flaky") == 2  # the replanner parsed its data and retried
-    assert out["plan_history"][-1]["action"] == "replan"
+    assert app.get_state(cfg).values["plan_history"][-1]["action"] == "replan"
     assert [r["status"] for r in out["step_results"].values()] == ["completed", "failed", "completed"]
