@@ -43,7 +43,9 @@ def test_two_processes_on_one_thread_take_turns_without_forking(tmp_path, aio):
     with open_sqlite(str(crash.db)) as persistence:
         values = persistence.checkpointer.get_tuple(config(crash.thread))
     messages = values.checkpoint["channel_values"]["messages"]
-    assert [type(m) for m in messages] == [HumanMessage, AIMessage, HumanMessage, AIMessage]  # both turns kept
+    humans = [i for i, m in enumerate(messages) if isinstance(m, HumanMessage)]
+    answers = [i for i, m in enumerate(messages) if isinstance(m, AIMessage) and not m.tool_calls]
+    assert len(humans) == 2 and len(answers) == 2 and humans[0] < answers[0] < humans[1] < answers[1]  # both turns
 
 
 def test_a_writer_that_cannot_wait_fails_naming_the_thread_and_a_killed_holder_frees_it(tmp_path):
