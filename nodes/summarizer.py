@@ -80,7 +80,7 @@ async def summarizer(state: AgentState, runtime: Runtime[Context], io: IO, *, se
     if ctx.plan_library and store is not None and learnable:
         stored = plan_library.templatize(plan.model_dump(), request)
         stored["key"] = plan_library.request_key(request)
-        await io.store_put(store, (*plan_library.NAMESPACE, ctx.user_id), plan_library.store_key(request), stored)
+        await io.store_put(store, plan_library.namespace(ctx.user_id), plan_library.store_key(request), stored)
     metrics = {**usage.metrics(), "duration_ms": elapsed_ms(state)}
     if usage.notes:
         metrics["fallbacks"] = usage.notes
