@@ -80,7 +80,8 @@ serve-auth: $(STAMP)
 	LANGGRAPH_CLI_NO_ANALYTICS=1 LANGGRAPH_NO_VERSION_CHECK=true $(BIN)/langgraph dev --config langgraph.auth.json --no-browser --no-reload --host 127.0.0.1 --port $${PORT:-2024}
 
 # Reliability soak (issue 6): 50 random SIGKILLs of real plangate processes, each resumed and checked for
-# exactly-once side effects and an intact database; then the fault suites once more. Under 10 minutes on 2 cores.
+# exactly-once side effects and an intact database; then the fault suites once more. Issue 13 adds kills at every
+# SQL statement of a fresh SQLite and Postgres setup, and 10 rounds of two writers racing on one thread.
 # PLANGATE_SOAK_SEED picks another kill schedule.
 soak: $(STAMP)
 	PLANGATE_SOAK_KILLS=$${PLANGATE_SOAK_KILLS:-50} $(BIN)/python -m pytest -q -s tests/reliability

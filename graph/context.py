@@ -7,6 +7,7 @@ never live here: API keys are read from the environment by `plangate.graph.model
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Annotated, Any, Literal
@@ -153,8 +154,8 @@ class Context:
         if self.structured_method not in ("auto", "function_calling", "json_schema", "json_mode"):
             raise ContextError("structured_method", f"unknown method {self.structured_method!r}")
         for name in ("step_timeout_s", "plan_timeout_s", "model_timeout_s"):
-            if getattr(self, name) <= 0:
-                raise ContextError(name, f"must be > 0 seconds, got {getattr(self, name)}")
+            if not math.isfinite(getattr(self, name)) or getattr(self, name) <= 0:  # inf/NaN would crash dispatch
+                raise ContextError(name, f"must be > 0 seconds and finite, got {getattr(self, name)}")
         for name in ("max_replans", "step_retries", "model_max_retries", "max_repairs"):
             if getattr(self, name) < 0:
                 raise ContextError(name, f"must be >= 0, got {getattr(self, name)}")

@@ -14,6 +14,7 @@ from langchain_core.messages import BaseMessage, HumanMessage
 from langgraph.types import Overwrite
 
 from plangate.graph.context import Context
+from plangate.graph.engine.plan import shallow_plan
 
 
 class InputError(ValueError):
@@ -23,7 +24,7 @@ class InputError(ValueError):
 def plan_fingerprint(plan: Mapping[str, Any] | None) -> str | None:
     if not plan:
         return None
-    return hashlib.sha256(json.dumps(plan, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps(shallow_plan(plan), sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def plan_update(plan: Mapping[str, Any]) -> dict[str, Any]:
@@ -41,7 +42,7 @@ def explicit_plan(state: Mapping[str, Any]) -> dict[str, Any] | None:
     messages = state.get("messages") or []
     new_fingerprint = plan_fingerprint(plan) != state.get("plan_seen")
     no_new_request = not messages or not isinstance(messages[-1], HumanMessage)
-    return dict(plan) if (new_fingerprint or no_new_request) else None
+    return shallow_plan(plan) if (new_fingerprint or no_new_request) else None
 
 
 # Terminal escape sequences (colours pasted from a terminal): dropped whole, so "\x1b[31m" leaves no "[31m"

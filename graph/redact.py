@@ -1,7 +1,8 @@
 """Keep secrets out of error text: servers and proxies may echo an API key back in their error messages.
 
 Every error a model, tool or store call raises passes through `redact_exception` (in the io port, plangate.graph.io) before
-a node sees it, so an echoed key never reaches state, checkpoints, events, answers or logs.
+a node sees it, so an echoed key never reaches state, checkpoints, events, answers or logs: not through the error
+itself, nor through the errors chained to it (`raise ... from err`, or raised while handling one).
 """
 
 from __future__ import annotations
@@ -36,16 +37,38 @@ def _scrub(value: Any, secrets: list[str]) -> Any:
     return value
 
 
-def redact_exception(exc: BaseException) -> BaseException:
-    """`exc` with every secret removed from its args and message attributes (changed in place, returned)."""
-    secrets = secret_values()
-    if not secrets or not any(s in repr(exc.args) or s in str(getattr(exc, "body", "")) for s in secrets):
-        return exc
-    exc.args = _scrub(exc.args, secrets)
-    for name in ("message", "body"):
+def exception_chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and every exception a traceback of it would print or a handler could reach: its `__cause__`,
+    `__context__`, group members and exceptions held in `args` (each once, cycles allowed)."""
+    seen: dict[int, BaseException] = {}
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen[id(current)] = current
+        stack.extend([current.__cause__, current.__context__, *getattr(current, "exceptions", ())])
+        stack.extend(arg for arg in current.args if isinstance(arg, BaseException))
+    return list(seen.values())
+
+
+def _redact_one(exc: BaseException, secrets: list[str]) -> None:
+    if any(s in repr(exc.args) for s in secrets):
+        exc.args = _scrub(exc.args, secrets)
+    for name in ("message", "body", "__notes__"):
         if isinstance(getattr(exc, name, None), str | dict | list):
             try:
                 setattr(exc, name, _scrub(getattr(exc, name), secrets))
             except AttributeError:  # a read-only attribute
                 pass
+
+
+def redact_exception(exc: BaseException) -> BaseException:
+    """`exc` with every secret removed from its args and message attributes, and from those of every exception
+    chained to it (`__cause__`, `__context__`), which tracebacks and LangGraph's retry log print. Changed in
+    place, returned."""
+    secrets = secret_values()
+    if secrets:
+        for linked in exception_chain(exc):
+            _redact_one(linked, secrets)
     return exc

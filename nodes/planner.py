@@ -96,7 +96,7 @@ def _rules_fallback(state: AgentState, exc: Exception, services: Services, ctx: 
 
 async def _from_library(io: IO, store: BaseStore, request: str, ctx: Context, services: Services) -> ExecutionPlan | None:
     """A stored plan for this request's normalized key, re-filled and re-validated; None if there is none."""
-    namespace = (*plan_library.NAMESPACE, ctx.user_id)
+    namespace = plan_library.namespace(ctx.user_id)
     item = await io.store_get(store, namespace, plan_library.store_key(request))
     if item is None:
         return None

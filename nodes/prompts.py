@@ -91,6 +91,13 @@ def with_earlier_turns(system: str, messages: Sequence[BaseMessage]) -> str:
     return f"{system}\n\n{EARLIER_TURNS}\n{data_block('earlier_turns', turns)}" if turns else system
 
 
+# JSON allows these escapes anywhere in a string, and outside strings these characters never occur: escaped,
+# untrusted text (a tool's output, the user's words) can never write "</step_results>" and close its block early.
+_TAG_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
 def data_block(tag: str, payload: Any) -> str:
-    """Wrap machine-readable data in a tagged block (read by real models and by the offline model)."""
-    return f"<{tag}>\n{json.dumps(payload, default=str, ensure_ascii=False)}\n</{tag}>"
+    """Wrap machine-readable data in a tagged block (read by real models and by the offline model).
+
+    The JSON has `<`, `>` and `&` escaped, so nothing inside can close the tag; `json.loads` reads it back as is."""
+    return f"<{tag}>\n{json.dumps(payload, default=str, ensure_ascii=False).translate(_TAG_SAFE)}\n</{tag}>"

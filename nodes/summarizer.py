@@ -70,7 +70,7 @@ async def summarizer(state: AgentState, runtime: Runtime[Context], io: IO, *, se
     if ctx.plan_library and store is not None and learnable:
         stored = plan_library.templatize(plan.model_dump(), request)
         stored["key"] = plan_library.request_key(request)
-        await io.store_put(store, (*plan_library.NAMESPACE, ctx.user_id), plan_library.store_key(request), stored)
+        await io.store_put(store, plan_library.namespace(ctx.user_id), plan_library.store_key(request), stored)
     finished = final_answer(text, state, plan, rows, services, message_id=streamed_id)
     if usage.notes:
         finished["metrics"]["fallbacks"] = usage.notes

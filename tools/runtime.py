@@ -38,9 +38,21 @@ def current_user() -> str:
     return str(user or os.environ.get("PLANGATE_USER_ID") or "default")
 
 
+def user_label(user: str) -> str:
+    """A user id as one Store namespace label, whatever the id holds (dots, slashes, @, unicode, nothing).
+
+    Store labels may not contain "." or be empty, and Postgres text cannot hold NUL, so "%", ".", control
+    characters and an empty id are percent-encoded; everything else is kept ("alice" stays "alice").
+    Different ids always give different labels.
+    """
+    if not user:
+        return "%"  # never the output of the encoding below, which writes "%" only as "%XX"
+    return "".join(f"%{ord(c):02X}" if c in "%." or ord(c) < 0x20 or ord(c) == 0x7F else c for c in user)
+
+
 def namespace(kind: str, user: str | None = None) -> tuple[str, ...]:
-    """The Store namespace of one kind of data for one user: ("plangate", kind, user)."""
-    return ("plangate", kind, user or current_user())
+    """The Store namespace of one kind of data for one user: ("plangate", kind, user_label(user))."""
+    return ("plangate", kind, user_label(user or current_user()))
 
 
 def all_values(ns: tuple[str, ...], store: BaseStore | None = None) -> list[dict[str, Any]]:

@@ -151,6 +151,11 @@ def new_thread_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+def printable(text: object) -> str:
+    """`text` with control and format characters escaped (ESC becomes \\x1b), safe to print on a terminal."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in str(text))
+
+
 def dump_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str, ensure_ascii=False))
 

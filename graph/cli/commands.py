@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 from typing import Any
 
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage
 from langgraph.types import Command
 from rich.console import Console
-from rich.table import Table
 
 from plangate.graph.cli.args import (
     DEFAULT_EVAL_DATA,
@@ -21,12 +19,14 @@ from plangate.graph.cli.args import (
     dump_json,
     new_thread_id,
 )
+from plangate.graph.cli.listing import first_line, print_table, request_of, shown, stats, status_of, threads
 from plangate.graph.engine.views import plan_tree
 from plangate.graph.graph import build_graph
 from plangate.graph.persistence.durable import DURABILITY, save_request
 from plangate.graph.persistence.handle import Persistence
-from plangate.graph.persistence.savers import list_threads, open_persistence
+from plangate.graph.persistence.savers import open_persistence
 from plangate.graph.persistence.target import redact, resolve_target
+from plangate.graph.persistence.thread_lock import ThreadBusy, thread_lock
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -49,7 +49,13 @@ def dispatch(args: argparse.Namespace) -> int:
                        "check --db, PLANGATE_DB or PLANGATE_DATABASE_URL (is the server up? is the folder writable?)") from exc
     try:
         app = build_graph(checkpointer=persistence.checkpointer, store=persistence.store)
-        return handler(app, args, persistence)
+        writes = getattr(args, "thread", None) if args.command in ("run", "resume", "fork") else None
+        try:  # one writer per thread: a second plangate on the same thread waits for this one, then fails
+            with thread_lock(persistence.checkpointer, {"configurable": {"thread_id": writes}}):
+                return handler(app, args, persistence)
+        except ThreadBusy as exc:
+            raise CliError(str(exc), "another plangate (or app) is running this thread; wait for it, or set "
+                           "PLANGATE_THREAD_LOCK_WAIT_S to wait longer") from None
     finally:
         opened.__exit__(None, None, None)
 
@@ -122,13 +128,6 @@ def _answer(values: dict[str, Any]) -> str:
     return ""
 
 
-def _request(values: dict[str, Any]) -> str:
-    if values.get("request"):
-        return values["request"]
-    humans = [m for m in values.get("messages") or [] if isinstance(m, HumanMessage)]
-    return str(humans[-1].content) if humans else ""
-
-
 def _report(app: Any, config: dict, thread: str, args: argparse.Namespace, quiet: bool = False) -> int:
     snapshot = app.get_state(config)
     values = snapshot.values
@@ -148,17 +147,17 @@ def _report(app: Any, config: dict, thread: str, args: argparse.Namespace, quiet
     if pending:
         for item in pending:
             for action in (item.get("action_requests") if isinstance(item, dict) else None) or [item]:
-                shown = {"name": action.get("name"), "args": action.get("args")} if isinstance(action, dict) else action
-                out.print(f"[yellow]waiting for approval:[/yellow] {json.dumps(shown, default=str)[:2000]}")
+                brief = {"name": action.get("name"), "args": action.get("args")} if isinstance(action, dict) else action
+                out.print(f"[yellow]waiting for approval:[/yellow] {shown(json.dumps(brief, default=str)[:2000])}")
                 if isinstance(action, dict) and "not used" in str(action.get("description")):
-                    out.print(f"[red]{str(action['description']).split(chr(10) * 2)[-1]}[/red]")
-        out.print(f"[dim]continue with: plangate resume {thread} --approve   (or --reject, --edit JSON)[/dim]")
+                    out.print(f"[red]{shown(str(action['description']).split(chr(10) * 2)[-1])}[/red]")
+        out.print(f"[dim]continue with: plangate resume {shown(thread)} --approve   (or --reject, --edit JSON)[/dim]")
         return 0
     out.print(_answer(values))
     if not quiet:
         metrics = values.get("metrics") or {}
         out.print(f"[dim]model calls {metrics.get('llm_calls', 0)}, tool calls {metrics.get('tool_calls', 0)}, "
-                  f"replans {metrics.get('replans', 0)}, {metrics.get('duration_ms', 0)} ms · thread {thread}[/dim]")
+                  f"replans {metrics.get('replans', 0)}, {metrics.get('duration_ms', 0)} ms · thread {shown(thread)}[/dim]")
     return 1 if values.get("error") else 0
 
 
@@ -226,62 +225,18 @@ def resume(app: Any, args: argparse.Namespace, persistence: Persistence) -> int:
     return _report(app, config, args.thread, args)
 
 
-def _thread_rows(app: Any, persistence: Persistence, limit: int, created: bool = True) -> list[tuple[str, str, Any]]:
-    """(thread id, created, latest snapshot) for the newest threads."""
-    rows = []
-    for thread, first in list_threads(persistence, limit):
-        first_tuple = app.checkpointer.get_tuple(
-            {"configurable": {"thread_id": thread, "checkpoint_ns": "", "checkpoint_id": first}}) if created else None
-        created_at = str(first_tuple.checkpoint.get("ts", "")) if first_tuple else ""
-        rows.append((thread, created_at, app.get_state({"configurable": {"thread_id": thread}})))
-    return rows
-
-
-def _status(snapshot: Any) -> str:
-    if any(task.interrupts for task in snapshot.tasks):
-        return "waiting"
-    if snapshot.next:
-        return "interrupted"
-    if snapshot.values.get("error"):
-        return "rejected" if snapshot.values["error"] == "plan rejected" else "error"
-    results = snapshot.values.get("step_results") or {}
-    return "partial" if any(r.get("status") == "failed" for r in results.values()) else "done"
-
-
-def _print_table(key: tuple[str, int], names: tuple[str, ...], rows: list[list[str]]) -> None:
-    """A table whose first column (`key`: title, min width) holds ids that fold rather than get cut."""
-    table = Table()
-    table.add_column(key[0], overflow="fold", min_width=key[1])
-    for name in names:
-        table.add_column(name)
-    for row in rows:
-        table.add_row(*row)
-    out.print(table)
-
-
-def threads(app: Any, args: argparse.Namespace, persistence: Persistence) -> int:
-    rows = []
-    for thread, created, snapshot in _thread_rows(app, persistence, args.limit):
-        rows.append({"thread_id": thread, "created": created[:19], "status": _status(snapshot),
-                     "route": snapshot.values.get("route"), "request": _request(snapshot.values)[:80]})
-    if args.json:
-        dump_json(rows)
-        return 0
-    if not rows:
-        out.print("no threads yet")
-        return 0
-    _print_table(("thread", 12), ("created", "status", "route", "request"),
-                 [[r["thread_id"], r["created"], r["status"], r["route"] or "", r["request"]] for r in rows])
-    return 0
-
-
 def show(app: Any, args: argparse.Namespace, persistence: Persistence) -> int:
     config = {"configurable": {"thread_id": args.thread}}
-    snapshot = app.get_state(config)
+    try:
+        snapshot = app.get_state(config)
+    except Exception as exc:  # a corrupted checkpoint row: name the thread, keep the database usable
+        raise CliError(f"thread {args.thread!r} has an unreadable checkpoint ({first_line(exc)})",
+                       "the other threads are fine ('plangate threads'); start a new thread for this request") from None
     if not snapshot.values:
         raise _not_found(args.thread, args)
     if not args.json:
-        out.print(f"[bold]thread {args.thread}[/bold] · status {_status(snapshot)} · request: {_request(snapshot.values)}")
+        out.print(f"[bold]thread {shown(args.thread)}[/bold] · status {status_of(snapshot)} · "
+                  f"request: {shown(request_of(snapshot.values))}")
     return _report(app, config, args.thread, args)
 
 
@@ -297,7 +252,7 @@ def history(app: Any, args: argparse.Namespace, persistence: Persistence) -> int
     if args.json:
         dump_json(rows)
         return 0
-    _print_table(("checkpoint (for fork)", 36), ("step", "source", "next nodes", "created"),
+    print_table(("checkpoint (for fork)", 36), ("step", "source", "next nodes", "created"),
                  [[r["checkpoint_id"], str(r["step"]), r["source"] or "", ", ".join(r["next"]), str(r["created"])[:19]]
                   for r in rows])
     return 0
@@ -318,28 +273,6 @@ def fork(app: Any, args: argparse.Namespace, persistence: Persistence) -> int:
     ctx = context_from_args(args, settings)
     _stream(app, None, _config(args.thread, ctx, args.checkpoint, {**settings, **context_overrides(args)}), ctx, args)
     return _report(app, {"configurable": {"thread_id": args.thread}}, args.thread, args)
-
-
-def stats(app: Any, args: argparse.Namespace, persistence: Persistence) -> int:
-    by_route: dict[str, list[float]] = {}
-    outcomes: dict[str, int] = {}
-    for _thread, _created, snapshot in _thread_rows(app, persistence, 100_000, created=False):
-        status = _status(snapshot)
-        outcomes[status] = outcomes.get(status, 0) + 1
-        duration = (snapshot.values.get("metrics") or {}).get("duration_ms")
-        if duration is not None:
-            by_route.setdefault(snapshot.values.get("route") or "?", []).append(duration)
-    total = sum(outcomes.values())
-    summary = {"threads": total, "success_rate": round(outcomes.get("done", 0) / total, 3) if total else None,
-               "outcomes": outcomes,
-               "mean_duration_ms": {route: round(statistics.mean(v), 1) for route, v in by_route.items()}}
-    if args.json:
-        dump_json(summary)
-    else:
-        out.print(f"threads: {total}, success rate: {summary['success_rate']}, outcomes: {outcomes}")
-        for route, mean in summary["mean_duration_ms"].items():
-            out.print(f"  {route}: mean {mean} ms over {len(by_route[route])} thread(s)")
-    return 0
 
 
 def evaluate(args: argparse.Namespace) -> int:

@@ -17,14 +17,14 @@ import sys
 from rich.console import Console
 from rich.markup import escape
 
-from plangate.graph.cli.args import CliError, build_parser, normalise
+from plangate.graph.cli.args import CliError, build_parser, normalise, printable
 from plangate.graph.context import ContextError
 
 
 def _fail(message: str, hint: str, code: int = 2) -> int:
     console = Console(stderr=True, soft_wrap=True, highlight=False)
-    console.print(f"[red]plangate: error:[/red] {escape(message)}")
-    console.print(f"[dim]hint: {escape(hint)}[/dim]")
+    console.print(f"[red]plangate: error:[/red] {escape(printable(message))}")
+    console.print(f"[dim]hint: {escape(printable(hint))}[/dim]")
     return code
 
 

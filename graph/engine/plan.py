@@ -20,6 +20,40 @@ if TYPE_CHECKING:
 StepType = Literal["normal", "conditional", "loop", "parallel", "fallback"]
 ConditionOp = Literal["succeeded", "failed", "contains", "not_contains", "equals", "not_equals", "gt", "lt"]
 SETTLED = ("completed", "failed", "skipped")
+MAX_ARGS_DEPTH = 32  # levels of nesting a step's args may have (JSON-ish data, not a recursion bomb)
+_PLAN_LEVELS = 3  # plan -> steps -> step, above a step's args
+TOO_DEEP = "__plangate_nested_too_deep__"  # what `shallow_plan` leaves where it cut
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """True if `value` nests deeper than `limit` containers or holds a `TOO_DEEP` cut (iterative: any depth)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, Mapping):
+            children = list(current.values())
+            if TOO_DEEP in current:
+                return True
+        elif isinstance(current, list | tuple):
+            children = list(current)
+        else:
+            continue
+        if depth + 1 > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def shallow_plan(value: Any, depth: int = 0) -> Any:
+    """`value` (a plan as sent) with containers nested past the args limit replaced by a `TOO_DEEP` marker, so the
+    request can be saved and fingerprinted, and `validate_plan` refuses it with a clear error."""
+    if depth > MAX_ARGS_DEPTH + _PLAN_LEVELS and isinstance(value, Mapping | list | tuple):
+        return {TOO_DEEP: MAX_ARGS_DEPTH}
+    if isinstance(value, Mapping):
+        return {key: shallow_plan(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [shallow_plan(item, depth + 1) for item in value]
+    return value
 
 
 class Condition(BaseModel):
@@ -213,6 +247,8 @@ def validate_plan(
     raw_steps = data.get("steps")
     if isinstance(raw_steps, list) and len(raw_steps) > max_steps:
         raise PlanValidationError([f"steps: {len(raw_steps)} steps is more than the limit of {max_steps}"])
+    if _too_deep(data, MAX_ARGS_DEPTH + _PLAN_LEVELS):  # before pydantic, which would recurse into it
+        raise PlanValidationError([f"args: nested deeper than {MAX_ARGS_DEPTH} levels; send flatter arguments"])
     try:
         plan = ExecutionPlan.model_validate(data)
     except ValidationError as exc:

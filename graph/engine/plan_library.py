@@ -12,8 +12,16 @@ import re
 from typing import Any
 
 from plangate.graph.offline import slots
+from plangate.tools.runtime import user_label
 
 NAMESPACE = ("plangate", "plan_library")
+
+
+def namespace(user: str) -> tuple[str, ...]:
+    """Where one user's learnt plans live (the id encoded as a Store label)."""
+    return (*NAMESPACE, user_label(user))
+
+
 _STOP = {"a", "an", "the", "please", "can", "you", "could", "would", "me", "my", "and", "then", "also", "to", "in", "at", "for", "of"}
 _PLACE = re.compile(r"\b(?:in|for|at|of)\s+((?:[A-Z][\w'\-]+)(?:\s+[A-Z][\w'\-]+)*)")
 _NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")

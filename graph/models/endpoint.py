@@ -6,13 +6,19 @@ A configured name the server does not list at GET /models is replaced by the ser
 sync or async client to match the call, so async runs never block the event loop. The output cap is
 sent as `max_tokens`, the name those servers read. Importing this
 module imports langchain_openai; `plangate.graph.models.tiers` does so only when an endpoint is used.
+
+The API key is only ever sent to a host the operator configured: OpenAI itself, the host of
+`PLANGATE_BASE_URL`, or one listed in `PLANGATE_ALLOWED_BASE_URLS`. Any other base URL (one that came
+from a caller, say) gets the placeholder key "not-needed", which local servers accept.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from langchain_core.outputs import ChatGenerationChunk
@@ -23,6 +29,39 @@ from plangate.graph.models.openai_url import is_openai_url
 
 log = logging.getLogger("plangate")
 _served: dict[tuple[str, str], str] = {}  # (base_url, configured name) -> name to send
+PLACEHOLDER_KEY = "not-needed"
+
+
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    try:
+        parts = urlsplit(url.strip())
+        return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+    except ValueError:
+        return None
+
+
+def operator_configured(url: str | None) -> bool:
+    """True when the operator configured this endpoint: OpenAI, PLANGATE_BASE_URL or PLANGATE_ALLOWED_BASE_URLS."""
+    if not url:
+        return True  # no base URL: the client talks to OpenAI
+    origin = _origin(url)
+    if origin is None:
+        return False
+    scheme, host, _port = origin
+    if scheme == "https" and (host == "openai.com" or host.endswith(".openai.com")):
+        return True
+    configured = [os.environ.get("PLANGATE_BASE_URL", ""), *os.environ.get("PLANGATE_ALLOWED_BASE_URLS", "").split(",")]
+    return any(entry.strip() and _origin(entry) == origin for entry in configured)
+
+
+def guarded_key(url: str | None, key: str | None) -> str | None:
+    """`key` if `url` is an endpoint the operator configured, else the placeholder (the key never leaves)."""
+    if key is None or operator_configured(url):
+        return key
+    host = (_origin(url or "") or ("", "?", None))[1]
+    log.warning("plangate: not sending the API key to %s, an endpoint the operator did not configure "
+                "(set PLANGATE_BASE_URL or PLANGATE_ALLOWED_BASE_URLS to trust it)", host)
+    return PLACEHOLDER_KEY
 
 
 def pick_served(configured: str, served: list[str]) -> str:
@@ -41,8 +80,19 @@ class EndpointChatOpenAI(ChatOpenAI):
     """ChatOpenAI that, on a custom endpoint, sends the name of the model the server actually serves.
 
     The check is one GET /models per (endpoint, name) and process, made with the sync or async
-    client to match the call, so async runs never block the event loop.
+    client to match the call, so async runs never block the event loop. The key is sent only to an
+    endpoint the operator configured (`guarded_key`).
     """
+
+    def __init__(self, **kwargs: Any) -> None:
+        url = kwargs.get("base_url", kwargs.get("openai_api_base")) or os.environ.get("OPENAI_API_BASE")
+        name = "api_key" if "api_key" in kwargs or "openai_api_key" not in kwargs else "openai_api_key"
+        key = kwargs.get(name)
+        if key is None:
+            key = os.environ.get("OPENAI_API_KEY")
+        if key is not None:
+            kwargs[name] = guarded_key(url, key.get_secret_value() if isinstance(key, SecretStr) else str(key))
+        super().__init__(**kwargs)
 
     def _known(self) -> tuple[str, str] | None:
         url = str(self.openai_api_base or "")
@@ -60,7 +110,7 @@ class EndpointChatOpenAI(ChatOpenAI):
 
     def _headers(self) -> dict[str, str]:
         key = self.openai_api_key
-        secret = key.get_secret_value() if isinstance(key, SecretStr) else "not-needed"  # plangate passes a SecretStr
+        secret = key.get_secret_value() if isinstance(key, SecretStr) else PLACEHOLDER_KEY  # plangate passes a SecretStr
         return {"Authorization": f"Bearer {secret}"}
 
     def _served_name(self) -> str:

@@ -1,7 +1,8 @@
 """Postgres persistence: PostgresSaver/PostgresStore (sync and async) sharing a connection pool.
 
 Tables are set up on first use under an advisory lock, taken by polling so that processes starting
-together never deadlock. Used through `plangate.graph.persistence.savers.open_persistence` when a postgresql:// URL is given.
+together never deadlock. Setup is crash-safe: every migration is idempotent (IF NOT EXISTS), and an index that a
+killed `CREATE INDEX CONCURRENTLY` left INVALID is dropped and built again. Used through `plangate.graph.persistence.savers.open_persistence` when a postgresql:// URL is given.
 """
 
 from __future__ import annotations
@@ -25,6 +26,31 @@ def _pg_kwargs() -> dict[str, Any]:
     from psycopg.rows import dict_row
 
     return {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+
+
+# Indexes a killed `CREATE INDEX CONCURRENTLY` leaves INVALID; "IF NOT EXISTS" would then skip them for good.
+_INVALID_INDEXES = """
+SELECT c.relname AS name FROM pg_index i
+JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT i.indisvalid AND n.nspname = current_schema()
+  AND t.relname IN ('store', 'checkpoints', 'checkpoint_blobs', 'checkpoint_writes')
+"""
+
+
+def _drop_invalid_indexes(conn: Any) -> list[str]:
+    """Drop the plangate tables' INVALID indexes (a setup killed mid-build) so setup builds them again."""
+    names = [row["name"] for row in conn.execute(_INVALID_INDEXES).fetchall()]
+    for name in names:
+        conn.execute(f'DROP INDEX IF EXISTS "{name}"')
+    return names
+
+
+async def _adrop_invalid_indexes(conn: Any) -> list[str]:
+    names = [row["name"] for row in await (await conn.execute(_INVALID_INDEXES)).fetchall()]
+    for name in names:
+        await conn.execute(f'DROP INDEX IF EXISTS "{name}"')
+    return names
 
 
 def _take_setup_lock(conn: Any) -> None:
@@ -64,6 +90,7 @@ def open_postgres(url: str, *, pool_size: int = POOL_SIZE) -> Iterator[Persisten
         with pool.connection() as lock_conn:
             _take_setup_lock(lock_conn)
             try:
+                _drop_invalid_indexes(lock_conn)
                 saver.setup()
                 store.setup()
             finally:
@@ -90,6 +117,7 @@ async def open_async_postgres(url: str, *, pool_size: int = POOL_SIZE) -> AsyncI
         async with pool.connection() as lock_conn:
             await _atake_setup_lock(lock_conn)
             try:
+                await _adrop_invalid_indexes(lock_conn)
                 await saver.setup()
                 await store.setup()
             finally:

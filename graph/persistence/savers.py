@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import sqlite3
 import tempfile
 import threading
@@ -39,8 +40,41 @@ from plangate.graph.persistence.target import (
 BUSY_TIMEOUT_MS = 30_000
 
 
+_ADD_COLUMN = re.compile(r"ADD\s+COLUMN\s+(\w+)", re.IGNORECASE)
+
+
+def repair_store_migrations(conn: sqlite3.Connection) -> list[int]:
+    """Record store migrations whose `ADD COLUMN` already ran; returns the versions recorded.
+
+    SqliteStore.setup runs each migration, then records it in `store_migrations`, each step committed on its own.
+    A kill between the two (say after `ALTER TABLE store ADD COLUMN expires_at`) left a file whose every later
+    setup failed with "duplicate column name". The other migrations are `IF NOT EXISTS` and simply run again.
+    """
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not {"store", "store_migrations"} <= tables:
+        return []
+    recorded = {row[0] for row in conn.execute("SELECT v FROM store_migrations")}
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(store)")}
+    repaired = []
+    for version, sql in enumerate(SqliteStore.MIGRATIONS):
+        added = _ADD_COLUMN.search(sql)
+        if version not in recorded and added and added.group(1) in columns:
+            conn.execute("INSERT INTO store_migrations (v) VALUES (?)", (version,))
+            repaired.append(version)
+    if conn.in_transaction:
+        conn.commit()
+    return repaired
+
+
 class ImmediateSqliteStore(SqliteStore):
-    """SqliteStore whose write batches take the write lock up front (BEGIN IMMEDIATE)."""
+    """SqliteStore whose write batches take the write lock up front (BEGIN IMMEDIATE), and whose setup
+    repairs a migration a killed process left half-applied."""
+
+    def setup(self) -> None:
+        with self.lock:
+            if not self.is_setup:
+                repair_store_migrations(self.conn)
+        super().setup()
 
     @contextmanager
     def _cursor(self, *, transaction: bool = True) -> Iterator[sqlite3.Cursor]:

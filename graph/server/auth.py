@@ -7,9 +7,16 @@ Credentials come from the environment only and are never logged or echoed:
 
 Every thread, run and cron is stamped `metadata.owner = <user>` and only its owner can list, read, resume,
 update or delete it (others get 404 for reads of single items, 403 for writes). Store items live under
-`("plangate", kind, <user>)` (what the tools write) or `(<user>, ...)`; other namespaces are refused.
+`("plangate", KIND, user_label(<user>), ...)` (what the tools write; `plangate.tools.runtime.user_label` keeps
+"alice" as is and encodes ".", "%" and control characters); other namespaces are refused, so no user id,
+not even "plangate", reaches another user's items.
 A run's `Context.user_id` is forced to the caller, so alice cannot act as bob inside the graph.
-Assistants (the graphs) are readable by every signed-in user. LangSmith-verified Studio users (only when
+
+Endpoint settings are the operator's: a run's `base_url`, model names and `structured_method` are set to the
+server's own (`PLANGATE_BASE_URL`, `PLANGATE_MODEL_*`, `PLANGATE_STRUCTURED_METHOD`); a caller, an assistant or a
+cron asking for another value gets 403 unless the operator allowed it (`PLANGATE_ALLOWED_BASE_URLS`,
+`PLANGATE_ALLOWED_MODELS`, comma-separated). Assistants are owned: a user sees and runs the graphs' system
+assistants and the assistants they made, nobody else's. LangSmith-verified Studio users (only when
 `disable_studio_auth` is false, on a deployment) may see everything.
 """
 
@@ -22,8 +29,14 @@ from typing import Any
 import jwt
 from langgraph_sdk import Auth
 
+from plangate.graph.context import Context
+from plangate.tools.runtime import user_label
+
 auth = Auth()
 OWNER = "owner"
+SYSTEM = {"created_by": "system"}  # the metadata langgraph-api gives the assistants it makes from langgraph.json
+ENDPOINT_FIELDS = ("base_url", "weak_model", "default_model", "strong_model", "structured_method")
+MODEL_FIELDS = ("weak_model", "default_model", "strong_model")
 
 
 def _api_keys() -> dict[str, str]:
@@ -79,6 +92,50 @@ async def authenticate(headers: dict[bytes, bytes]) -> Auth.types.MinimalUserDic
     return {"identity": user, "permissions": ["plangate:user"]}
 
 
+def _listed(env: str) -> set[str]:
+    return {part.strip() for part in os.environ.get(env, "").split(",") if part.strip()}
+
+
+def operator_endpoint() -> dict[str, str]:
+    """The server's own endpoint settings (its environment), which every run on it uses unless allowed otherwise."""
+    ctx = Context.from_env()
+    return {name: getattr(ctx, name) for name in ENDPOINT_FIELDS}
+
+
+def _allowed(name: str, server: dict[str, str]) -> set[str]:
+    if name == "base_url":
+        return {server[name], *_listed("PLANGATE_ALLOWED_BASE_URLS")}
+    if name in MODEL_FIELDS:
+        return {*(server[tier] for tier in MODEL_FIELDS), *_listed("PLANGATE_ALLOWED_MODELS")}
+    return {server[name]}
+
+
+def _check_endpoint(settings: Any, where: str) -> None:
+    """403 when `settings` (a context or configurable dict) asks for an endpoint setting the operator did not allow."""
+    if not isinstance(settings, dict):
+        return
+    server = operator_endpoint()
+    for name in ENDPOINT_FIELDS:
+        if name in settings and settings[name] not in _allowed(name, server):
+            hint = {"base_url": " (PLANGATE_ALLOWED_BASE_URLS)", "weak_model": " (PLANGATE_ALLOWED_MODELS)",
+                    "default_model": " (PLANGATE_ALLOWED_MODELS)", "strong_model": " (PLANGATE_ALLOWED_MODELS)"}
+            raise Auth.exceptions.HTTPException(
+                status_code=403,
+                detail=f"{where}: Context.{name} is set by the server operator on this server; leave it out, "
+                f"or ask the operator to allow the value{hint.get(name, '')}",
+            )
+
+
+def _run_context(context: Any, user: str) -> dict[str, Any]:
+    """The context a run gets: the caller's, checked, with the operator's endpoint and the caller as user.
+
+    Filling in the operator's values also overrides whatever an assistant's own context says."""
+    context = context if isinstance(context, dict) else {}
+    _check_endpoint(context, "run context")
+    server = operator_endpoint()
+    return {**context, **{name: context.get(name, server[name]) for name in ENDPOINT_FIELDS}, "user_id": user}
+
+
 def _is_studio(ctx: Auth.types.AuthContext) -> bool:
     return isinstance(ctx.user, Auth.types.StudioUser)
 
@@ -101,8 +158,8 @@ async def own_threads(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> Aut
     if ctx.action == "create_run":
         kwargs = value.get("kwargs")
         if isinstance(kwargs, dict):
-            context = kwargs.get("context")
-            kwargs["context"] = {**(context if isinstance(context, dict) else {}), "user_id": user}
+            _check_endpoint((kwargs.get("config") or {}).get("configurable"), "run config")
+            kwargs["context"] = _run_context(kwargs.get("context"), user)
     return {OWNER: user}
 
 
@@ -112,31 +169,46 @@ async def own_crons(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> Auth.
         return None
     if ctx.action == "create":
         _stamp(value, ctx.user.identity)
+        payload = value.get("payload")
+        if isinstance(payload, dict):
+            payload["context"] = _run_context(payload.get("context"), ctx.user.identity)
     return {OWNER: ctx.user.identity}
 
 
 @auth.on.assistants
-async def shared_assistants(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> Auth.types.FilterType | None:
-    """Everyone may read the graphs' assistants; assistants a user makes are theirs to change."""
-    if _is_studio(ctx) or ctx.action in ("read", "search"):
+async def own_assistants(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> Auth.types.FilterType | None:
+    """Everyone sees and runs the graphs' system assistants; an assistant a user makes is theirs alone.
+
+    A user's assistant cannot carry endpoint settings the operator did not allow, nor pass itself off as a
+    system one. (langgraph-api checks this read filter before a run uses a non-system assistant.)"""
+    if _is_studio(ctx):
         return None
-    if ctx.action == "create":
-        _stamp(value, ctx.user.identity)
-    return {OWNER: ctx.user.identity}
+    user = ctx.user.identity
+    if ctx.action in ("create", "update"):
+        _check_endpoint(value.get("context"), "assistant context")
+        _check_endpoint((value.get("config") or {}).get("configurable"), "assistant config")
+        metadata = value.get("metadata")
+        if isinstance(metadata, dict):
+            metadata.pop("created_by", None)
+        if ctx.action == "create":
+            _stamp(value, user)
+    if ctx.action in ("read", "search"):
+        return {"$or": [SYSTEM, {OWNER: user}]}  # type: ignore[dict-item,list-item]
+    return {OWNER: user}
 
 
 def _owns(namespace: tuple[str, ...], user: str) -> bool:
-    return namespace[:1] == (user,) or (len(namespace) >= 3 and namespace[0] == "plangate" and namespace[2] == user)
+    return len(namespace) >= 3 and namespace[0] == "plangate" and namespace[2] == user_label(user)
 
 
 @auth.on.store()
 async def own_store(ctx: Auth.types.AuthContext, value: dict[str, Any]) -> None:
-    """Store items: only under ("plangate", kind, <user>) or (<user>, ...)."""
+    """Store items: only under ("plangate", KIND, user_label(<user>), ...)."""
     if _is_studio(ctx):
         return None
     namespace = tuple(value.get("namespace") or ())
     if not _owns(namespace, ctx.user.identity):
         raise Auth.exceptions.HTTPException(
-            status_code=403, detail=f"namespace {list(namespace)} is not yours; use ['plangate', KIND, YOUR_ID]"
+            status_code=403, detail=f"namespace {list(namespace)} is not yours; use ['plangate', KIND, {user_label(ctx.user.identity)!r}]"
         )
     return None

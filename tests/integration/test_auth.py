@@ -128,11 +128,12 @@ async def test_the_graph_runs_as_the_caller_whatever_user_id_is_sent(server):
 async def test_store_items_belong_to_their_user(server):
     alice, bob = as_user(server, "alice"), as_user(server, "bob")
     await alice.store.put_item(("plangate", "notes", "alice"), "n1", {"text": "alice's note"})
-    await alice.store.put_item(("alice", "scratch"), "n2", {"text": "also alice's"})
+    await alice.store.put_item(("plangate", "scratch", "alice", "deeper"), "n2", {"text": "also alice's"})
     assert (await alice.store.get_item(("plangate", "notes", "alice"), "n1"))["value"]["text"] == "alice's note"
     assert await status_of(bob.store.get_item(("plangate", "notes", "alice"), "n1")) == 403
     assert await status_of(bob.store.put_item(("plangate", "notes", "alice"), "n1", {"text": "bob was here"})) == 403
-    assert await status_of(bob.store.delete_item(("alice", "scratch"), "n2")) == 403
+    assert await status_of(bob.store.delete_item(("plangate", "scratch", "alice", "deeper"), "n2")) == 403
+    assert await status_of(alice.store.put_item(("alice", "scratch"), "n3", {"text": "outside plangate/KIND/USER"})) == 403
     assert await status_of(bob.store.search_items(("plangate",))) == 403
     assert await status_of(bob.store.list_namespaces()) == 403
     assert (await alice.store.get_item(("plangate", "notes", "alice"), "n1"))["value"]["text"] == "alice's note"

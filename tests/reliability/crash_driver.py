@@ -41,6 +41,7 @@ from plangate import build_graph
 from plangate.graph.context import Context
 from plangate.graph.persistence.durable import DURABILITY, asave_request, save_request
 from plangate.graph.persistence.savers import open_async_sqlite, open_sqlite
+from plangate.graph.persistence.thread_lock import athread_lock, thread_lock
 from plangate.tools.errors import RetryableToolError, ToolError
 from plangate.tools.metadata import describe_tool
 from tests.reliability.crashkit import persisted_completed
@@ -222,11 +223,12 @@ def _run_sync(args: argparse.Namespace, hooks: Hooks) -> dict[str, Any]:
     with open_sqlite(args.db) as persistence:
         app, ctx, payload = build(args.scenario, hooks, persistence)
         config = {"configurable": {"thread_id": args.thread}, "recursion_limit": ctx.recursion_limit()}
-        if args.command == "run":
-            save_request(app, payload, config)  # from here on the run is accepted: a kill leaves it resumable
-        hooks.write("start", args.command, args.scenario)
-        app.invoke(None, config, context=ctx, durability=DURABILITY)
-        hooks.write("finish", args.command, args.scenario)
+        with thread_lock(app.checkpointer, config):  # one writer per thread, as invoke_durably and the CLI do
+            if args.command == "run":
+                save_request(app, payload, config)  # from here on the run is accepted: a kill leaves it resumable
+            hooks.write("start", args.command, args.scenario)
+            app.invoke(None, config, context=ctx, durability=DURABILITY)
+            hooks.write("finish", args.command, args.scenario)
         return app.get_state(config).values
 
 
@@ -234,11 +236,12 @@ async def _run_async(args: argparse.Namespace, hooks: Hooks) -> dict[str, Any]:
     async with open_async_sqlite(args.db) as persistence:
         app, ctx, payload = build(args.scenario, hooks, persistence)
         config = {"configurable": {"thread_id": args.thread}, "recursion_limit": ctx.recursion_limit()}
-        if args.command == "run":
-            await asave_request(app, payload, config)
-        hooks.write("start", args.command, args.scenario)
-        await app.ainvoke(None, config, context=ctx, durability=DURABILITY)
-        hooks.write("finish", args.command, args.scenario)
+        async with athread_lock(app.checkpointer, config):
+            if args.command == "run":
+                await asave_request(app, payload, config)
+            hooks.write("start", args.command, args.scenario)
+            await app.ainvoke(None, config, context=ctx, durability=DURABILITY)
+            hooks.write("finish", args.command, args.scenario)
         return (await app.aget_state(config)).values
 
 

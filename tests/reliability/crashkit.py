@@ -84,7 +84,8 @@ class CrashRun:
         return Path(f"{self.log}.paused")
 
     # processes ---------------------------------------------------------------------------
-    def spawn(self, command: str, *, pause: str | None = None, latency: float = 0.0, seed: int = 0) -> subprocess.Popen:
+    def spawn(self, command: str, *, pause: str | None = None, latency: float = 0.0, seed: int = 0,
+              env: dict[str, str] | None = None) -> subprocess.Popen:
         self.marker.unlink(missing_ok=True)
         args = [sys.executable, "-m", "tests.reliability.crash_driver", command, "--db", str(self.db), "--log", str(self.log),
                 "--thread", self.thread, "--scenario", self.scenario, "--latency", str(latency), "--seed", str(seed)]
@@ -92,7 +93,8 @@ class CrashRun:
             args += ["--pause", pause]
         if self.aio:
             args.append("--aio")
-        proc = subprocess.Popen(args, cwd=self.tmp, env=_env(self.tmp / 'home'), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(args, cwd=self.tmp, env={**_env(self.tmp / 'home'), **(env or {})}, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
         self.pids.append(proc.pid)
         return proc
 
@@ -156,6 +158,20 @@ class CrashRun:
     def persisted_completed(self) -> set[str]:
         """Keys of steps whose `completed` result is saved (in the latest checkpoint or its pending writes)."""
         return persisted_completed(self.db, self.thread, self.scenario)
+
+    def starts(self) -> list[tuple[int, float, float]]:
+        """(pid, start time, finish time) of each driver that got the thread, in start order (finish inf if none)."""
+        rows = self._rows()
+        finish = {int(r[4]): float(r[5]) for r in rows if r[0] == "finish"}
+        return [(int(r[4]), float(r[5]), finish.get(int(r[4]), float("inf"))) for r in rows if r[0] == "start"]
+
+    def forks(self) -> list[str]:
+        """Checkpoints of the thread that are the parent of more than one checkpoint (a forked thread)."""
+        with sqlite3.connect(self.db) as conn:
+            rows = conn.execute("SELECT parent_checkpoint_id, COUNT(*) FROM checkpoints WHERE thread_id = ? AND "
+                                "checkpoint_ns = '' AND parent_checkpoint_id IS NOT NULL GROUP BY parent_checkpoint_id "
+                                "HAVING COUNT(*) > 1", (self.thread,)).fetchall()
+        return [row[0] for row in rows]
 
     def effects(self) -> list[tuple[str, int]]:
         """(key, pid) of every logged side effect of this thread."""

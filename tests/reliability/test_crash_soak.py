@@ -53,3 +53,32 @@ def test_random_kills_then_resume(tmp_path):
     print(f"\ncrash soak: {kills} kills over {threads} threads (seed {SEED}); kills landed after: {dict(landed)}; "
           f"steps re-run because they were running at a kill: {dict(duplicates)}")
     assert kills >= KILLS
+
+
+TWO_WRITER_ROUNDS = max(2, KILLS // 5)  # `make test`: 2 rounds, `make soak`: 10
+
+
+def test_two_writers_on_one_thread_with_random_kills(tmp_path):
+    """A run and a resume of one thread race (issue 13): the resume waits for the run's thread lock, the run is
+    killed at a random moment (or not), and the resume finishes the turn: exactly once, never forked."""
+    rng = random.Random(SEED + 1)
+    killed = 0
+    for round_ in range(TWO_WRITER_ROUNDS):
+        crash = CrashRun(tmp_path / f"w{round_}", scenario=rng.choice(SCENARIOS), thread=f"writers-{round_}",
+                         aio=rng.random() < ASYNC_SHARE)
+        (tmp_path / f"w{round_}").mkdir()
+        first = crash.spawn("run", latency=LATENCY, seed=rng.randrange(1 << 30))
+        crash.wait_started(first)
+        second = crash.spawn("resume", latency=LATENCY, seed=rng.randrange(1 << 30))
+        if rng.random() < 0.7:
+            time.sleep(rng.uniform(0, WINDOW[crash.scenario]))
+            killed += crash.kill(first, "first writer")
+        if not crash.kills:
+            crash.finish(first)
+        final = crash.finish(second)
+        crash.check(final, crash.timers() if crash.scenario == "builtin" else None)
+        assert crash.forks() == [], f"round {round_}: the thread forked"
+        if not crash.kills:  # the resume waited for the run to end
+            (_pid, _start, first_end), (_pid2, second_start, _end) = crash.starts()
+            assert second_start >= first_end
+    print(f"\ntwo writers: {TWO_WRITER_ROUNDS} rounds, {killed} first writers killed mid-run; no fork, no repeat")

@@ -170,6 +170,7 @@ def _leaks(db: Path) -> list[str]:
 @pytest.mark.parametrize("env_name", ["OPENAI_API_KEY", "PLANGATE_API_KEY"])
 def test_api_key_never_reaches_state_checkpoints_events_or_logs(tmp_path, monkeypatch, caplog, server, env_name):
     monkeypatch.setenv(env_name, MARKER)
+    monkeypatch.setenv("PLANGATE_ALLOWED_BASE_URLS", server.base_url)  # the operator trusts it with the key
     caplog.set_level(logging.DEBUG)  # as with PLANGATE_DEBUG=1: every library logs everything it would
     db = tmp_path / "threads.sqlite"
     # the server echoes the key in its errors, as some proxies do: a failing planner and a failing replanner
