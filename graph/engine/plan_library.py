@@ -3,6 +3,8 @@
 "set a timer for 10 minutes and check the weather in Paris" and "... 5 minutes ... in London" share the
 key "set timer for <duration> check weather <place>"; the stored plan's arguments that came from those
 slots are templates, re-filled from the new request, so the planner's model call is skipped.
+Every other word of the request is part of the key (digits and any alphabet included), and an argument
+copied from the old request's words ("round0", "café") must appear in the new one, or the plan is not reused.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def store_key(text: str) -> str:
 
 def request_key(text: str) -> str:
     """Lower-cased words with slot values replaced by <kind> placeholders and filler words dropped."""
-    words = [w for w in re.findall(r"<\w+>|[a-z']+", _scan(text)[0].lower()) if w not in _STOP]
+    words = [w for w in re.findall(r"<\w+>|[\w']+", _scan(text)[0].lower()) if w not in _STOP]
     return " ".join(words)[:300]
 
 
@@ -81,7 +83,9 @@ def templatize(plan: dict[str, Any], request: str) -> dict[str, Any]:
     for step in plan["steps"]:
         args = {name: _template(value, found) for name, value in step.get("args", {}).items()}
         steps.append({**step, "args": args})
-    return {"goal": plan.get("goal", ""), "reasoning": plan.get("reasoning", ""), "steps": steps, "slots": [k for k, _ in found]}
+    literals = sorted({v for step in steps for v in step["args"].values() if isinstance(v, str) and v and v.lower() in request.lower()})
+    return {"goal": plan.get("goal", ""), "reasoning": plan.get("reasoning", ""), "steps": steps,
+            "slots": [k for k, _ in found], "literals": literals}
 
 
 def instantiate(stored: dict[str, Any], request: str) -> dict[str, Any] | None:
@@ -89,6 +93,8 @@ def instantiate(stored: dict[str, Any], request: str) -> dict[str, Any] | None:
     found = _scan(request)[1]
     if [k for k, _ in found] != stored.get("slots"):
         return None
+    if any(literal.lower() not in request.lower() for literal in stored.get("literals", [])):
+        return None  # an argument taken from the old request's words that this request does not say
 
     def fill(value: Any) -> Any:
         if isinstance(value, dict) and "$slot" in value:
