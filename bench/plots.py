@@ -8,7 +8,7 @@ from typing import Any
 LABELS = {"plangate-cascade": "plangate (cascade)", "plangate-llm": "plangate (llm router)", "react": "ReAct",
           "plan-execute": "P&E tutorial", "llm-compiler": "LLMCompiler", "plangate-cascade-p20": "plangate (cap 20)"}
 CLASS_LABELS = {"simple": "simple", "independent": "complex:\nindependent", "chained": "complex:\nchained",
-                "failing": "complex:\nfailing tool"}
+                "failing": "complex:\nfailing tool", "reasoning": "complex:\nneeds reasoning"}
 
 
 

@@ -14,12 +14,13 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from bench.tasks import Ref, Task
+from bench.tasks import Ref, Task, conclusion_text
 from bench.tools import tool_value
 
 PE_STEP_MARKER = "You are tasked with executing step 1, "  # the P&E tutorial's step prompt
 PE_PAST_MARKER = "You have currently done the following steps:"
 _STEP_RESULTS = re.compile(r"<step_results>\s*(.*?)\s*</step_results>", re.DOTALL)
+_PLAN_STATE = re.compile(r"<plan_state>\s*(.*?)\s*</plan_state>", re.DOTALL)
 
 
 def _call(name: str, args: dict[str, Any], call_id: str | None = None) -> AIMessage:
@@ -31,11 +32,14 @@ def _text(message: BaseMessage) -> str:
     return message.content if isinstance(message.content, str) else json.dumps(message.content, default=str)
 
 
-def answer_text(task: Task, status: dict[int, str]) -> str:
-    """The final answer, the same words for every system given the same outcome."""
+def answer_text(task: Task, status: dict[int, str], conclusion: str | None = None) -> str:
+    """The final answer, the same words for every system given the same outcome (and, for a reasoning task, the
+    conclusion the model drew from the results it saw)."""
     words = {"ok": "done", "failed": "failed"}
     parts = [f"{s.description}: {words.get(status.get(s.id, 'not_run'), 'not done')}" for s in task.steps]
-    return "Here is what happened: " + "; ".join(parts) + "."
+    text = "Here is what happened: " + "; ".join(parts) + "."
+    conclusion = conclusion if conclusion is not None else task.conclusion()
+    return f"{text} {conclusion}" if conclusion else text
 
 
 def _plangate_args(args: dict[str, Any]) -> dict[str, Any]:
@@ -55,20 +59,51 @@ def route(task: Task) -> AIMessage:
 
 
 def plangate_plan(task: Task) -> AIMessage:
+    """The plan, with an answer template unless the answer needs reasoning over the results."""
     steps = [{"id": s.id, "tool": s.tool, "args": _plangate_args(s.args), "description": s.description,
               "depends_on": sorted(s.prerequisites())} for s in task.steps]
-    return _call("PlanDraft", {"goal": task.request, "reasoning": f"{len(steps)} steps; independent ones in parallel",
-                               "steps": steps})
+    draft = {"goal": task.request, "reasoning": f"{len(steps)} steps; independent ones in parallel", "steps": steps}
+    if task.cls != "reasoning":
+        draft["answer"] = "Here is what happened: " + "; ".join(
+            f"{s.description}: {{{{step_{s.id}.message}}}}" for s in task.steps) + "."
+    return _call("PlanDraft", draft)
+
+
+def _statuses(rows: list[dict[str, Any]] | dict[str, Any]) -> dict[int, str]:
+    items = rows.items() if isinstance(rows, dict) else ((r["id"], r) for r in rows)
+    return {int(k): {"completed": "ok", "failed": "failed"}.get(v["status"], "not_run") for k, v in items}
+
+
+def _best(task: Task, outputs: dict[int, Any]) -> str | None:
+    """The conclusion drawn from the step outputs the model was shown (the highest `value`)."""
+    if task.cls != "reasoning":
+        return None
+    values = {i: o.get("value", "") for i, o in outputs.items() if isinstance(o, dict)}
+    return conclusion_text(task.step(max(values, key=values.__getitem__)).description) if values else None
 
 
 def plangate_summary(task: Task, messages: list[BaseMessage]) -> AIMessage:
     status: dict[int, str] = {}
+    outputs: dict[int, Any] = {}
     for message in messages:
         found = _STEP_RESULTS.search(_text(message))
         if found:
-            for row in json.loads(found.group(1)):
-                status[int(row["id"])] = {"completed": "ok", "failed": "failed"}.get(row["status"], "not_run")
-    return AIMessage(content=answer_text(task, status))
+            rows = json.loads(found.group(1))
+            status.update(_statuses(rows))
+            outputs.update({int(r["id"]): r.get("output") for r in rows})
+    return AIMessage(content=answer_text(task, status, _best(task, outputs) or ""))
+
+
+def plangate_replan(task: Task, messages: list[BaseMessage]) -> AIMessage:
+    """The bench tools fail permanently: finish, and write the answer in the same call."""
+    state: dict[str, Any] = {}
+    for message in messages:
+        found = _PLAN_STATE.search(_text(message))
+        if found:
+            state = json.loads(found.group(1))
+    status = _statuses(state.get("results") or {})
+    return _call("ReplanDecision", {"decision": {"action": "finish", "reasoning": "the failures are permanent",
+                                                 "answer": answer_text(task, status)}})
 
 
 def fast_call(task: Task) -> AIMessage:
@@ -159,8 +194,7 @@ def reply(task: Task, messages: list[BaseMessage], tools: list[dict[str, Any]], 
     schemas = {
         "RouteDecision": ("route", lambda: route(task)),
         "PlanDraft": ("plan", lambda: plangate_plan(task)),
-        "ReplanDecision": ("replan", lambda: _call("ReplanDecision", {"action": "finish", "reasoning": "cannot recover",
-                                                                       "steps": []})),
+        "ReplanDecision": ("replan", lambda: plangate_replan(task, messages)),
         "Plan": ("plan", lambda: pe_plan(task)),
         "Act": ("replan", lambda: pe_replan(task, messages)),
         "CompilerPlan": ("plan", lambda: compiler_plan(task)),

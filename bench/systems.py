@@ -120,6 +120,8 @@ def _key(call: tuple[str, dict[str, Any]]) -> str:
 
 def _measurement(system: System, task: Task, run: Run, elapsed: float, answer: str, error: str | None) -> Measurement:
     correct = error is None and bool(answer) and Counter(map(_key, run.tool_log)) == Counter(map(_key, task.expected_calls()))
+    conclusion = task.conclusion()
+    correct = correct and (conclusion is None or conclusion in answer)  # a reasoning task's answer must conclude
     return Measurement(system.name, task.id, task.cls, len(task.steps), elapsed, run.model_calls, run.input_tokens,
                        run.output_tokens, len(run.tool_log), correct, answer[:300], dict(run.kinds), run.model_cpu_s, error)
 

@@ -13,8 +13,9 @@ from typing import Any, Literal
 
 from bench.tools import BROKEN, BY_PLAN_NAME, tool_value
 
-TaskClass = Literal["simple", "independent", "chained", "failing"]
-CLASSES: tuple[TaskClass, ...] = ("simple", "independent", "chained", "failing")
+TaskClass = Literal["simple", "independent", "chained", "failing", "reasoning"]
+CLASSES: tuple[TaskClass, ...] = ("simple", "independent", "chained", "failing", "reasoning")
+COMPLEX: tuple[TaskClass, ...] = ("independent", "chained", "failing")  # "all complex", as in issue 16's baseline
 
 
 @dataclass(frozen=True)
@@ -105,13 +106,29 @@ class Task:
         return sum(max(tool_latency_s * self.step(i).latency_x for i in wave) for wave in self.waves(max_parallel))
 
     def critical_path(self, model_latency_s: float, tool_latency_s: float) -> float:
-        """Minimum sequential model calls x latency + longest tool chain.
+        """Minimum sequential model calls any design needs x latency + longest tool chain.
 
         Simple: one call picks the tool and its arguments (the tool's message is the answer).
-        Complex: one call writes the whole plan (with references), one writes the answer.
+        Complex, every step succeeds, results that speak for themselves (independent, chained): one call writes
+        the plan with references and an answer template; the answer needs no model.
+        A failing tool, or an answer that needs reasoning over the results: the plan, then one call that writes
+        the answer (for a failure: decides to stop and says what failed).
         """
-        calls = 1 if self.simple else 2
-        return calls * model_latency_s + self.tool_chain(tool_latency_s)
+        return self.min_model_calls() * model_latency_s + self.tool_chain(tool_latency_s)
+
+    def min_model_calls(self) -> int:
+        return 1 if self.simple or (self.cls != "reasoning" and "failed" not in self.outcome.values()) else 2
+
+    def conclusion(self) -> str | None:
+        """For a reasoning task, what the answer must conclude: the step whose value ranks highest."""
+        if self.cls != "reasoning":
+            return None
+        best = max(self.steps, key=lambda s: tool_value(s.tool, self.resolved_args(s.id)))
+        return conclusion_text(best.description)
+
+
+def conclusion_text(description: str) -> str:
+    return f"Best: {description}"
 
 
 def S(i: int, tool: str, description: str, deps: tuple[int, ...] = (), **args: Any) -> Step:  # noqa: N802
@@ -269,7 +286,25 @@ FAILING: tuple[Task, ...] = (
         S(3, "translate.translate", "translate the ACME quote", text=Ref(1), language="German"))),
 )
 
-SUITE: tuple[Task, ...] = SIMPLE + INDEPENDENT + CHAINED + FAILING
+# The answer needs reasoning over the results, so an answer template would be wrong: a competent planner leaves
+# it out, and plangate must still call the summarizer and conclude correctly. Phrased so the cascade's rules see
+# the question about the results (the gate is issue 14's): the class measures the answer path, not routing.
+REASONING: tuple[Task, ...] = (
+    Task("r01", "reasoning", "check the weather in Paris and the weather in Lyon, then tell me which city is warmer", (
+        S(1, "weather.forecast", "get the weather in Paris", place="Paris"),
+        S(2, "weather.forecast", "get the weather in Lyon", place="Lyon"))),
+    Task("r02", "reasoning", "check the stock price of ACME and the stock price of GLOBEX and the stock price of "
+         "INITECH, then tell me which is highest", (
+        S(1, "finance.stock_quote", "get the ACME quote", symbol="ACME"),
+        S(2, "finance.stock_quote", "get the GLOBEX quote", symbol="GLOBEX"),
+        S(3, "finance.stock_quote", "get the INITECH quote", symbol="INITECH"))),
+    Task("r03", "reasoning", "search for hotels in Rome and search for hotels in Milan, then tell me which city has "
+         "the better deal", (
+        S(1, "search.web_search", "search hotels in Rome", query="hotels in Rome"),
+        S(2, "search.web_search", "search hotels in Milan", query="hotels in Milan"))),
+)
+
+SUITE: tuple[Task, ...] = SIMPLE + INDEPENDENT + CHAINED + FAILING + REASONING
 
 # Heterogeneous tool latencies: where BSP supersteps (a wave waits for its slowest step) cost time.
 BSP: tuple[Task, ...] = (

@@ -113,6 +113,9 @@ class Context:
     max_repairs: int = _setting(2, "PLANGATE_MAX_REPAIRS", "Times bad model output is re-asked with its errors.")
     max_plan_steps: int = _setting(30, "PLANGATE_MAX_PLAN_STEPS", "Largest plan accepted from a model.")
     max_input_chars: int = _setting(20000, "PLANGATE_MAX_INPUT_CHARS", "Longest user message accepted.")
+    answer_templates: bool = _setting(
+        True, "PLANGATE_ANSWER_TEMPLATES", "Answer from the plan's answer template, with no model call, when every step completed."
+    )
     plan_library: bool = _setting(True, "PLANGATE_PLAN_LIBRARY", "Reuse stored successful plans for repeat requests.")
     user_id: str = _setting("default", "PLANGATE_USER_ID", "Whose timers, memories and devices the tools use.")
 

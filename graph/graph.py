@@ -5,8 +5,9 @@
                     --explicit "plan" in the input-------> approve_plan -> dispatch
     dispatch --Send(run_step) per ready step--> run_step --> dispatch
     dispatch --side effects need approval--> approve_steps --> dispatch
-    dispatch --settled, unhandled failures, replans left--> replanner --> dispatch
-    dispatch --all settled--> summarizer -> END
+    dispatch --settled, unhandled failures, replans left--> replanner --finish, with the answer--> END
+                                                                     --replace steps-----------> dispatch
+    dispatch --all settled--> summarizer (the plan's answer template when every step completed) -> END
 
 `build_graph(checkpointer=..., store=...)` compiles one for apps and the CLI. The prebuilt `graph`
 (`plangate.graph.graph:graph`, served by `langgraph dev`) has no checkpointer, because the server manages
@@ -28,7 +29,8 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import RetryPolicy
 
-from plangate.graph.context import Context, ContextError
+from plangate.graph.context import Context, ContextError, coerce_context
+from plangate.graph.engine import board as boards
 from plangate.graph.engine.step_runner import model_error_can_pass
 from plangate.graph.io import node
 from plangate.graph.services import Services
@@ -37,7 +39,7 @@ from plangate.nodes.approval import approve_plan, approve_steps, route_after_app
 from plangate.nodes.executor import dispatch, route_after_dispatch, run_step
 from plangate.nodes.fast_reply import fast_reply, route_after_fast_reply
 from plangate.nodes.planner import planner, route_after_planner
-from plangate.nodes.replanner import replanner
+from plangate.nodes.replanner import replanner, route_after_replanner
 from plangate.nodes.router import route_after_router, router
 from plangate.nodes.summarizer import summarizer
 from plangate.tools.registry import build_registry
@@ -93,15 +95,52 @@ def build_graph(
     builder.add_conditional_edges("fast_reply", route_after_fast_reply)
     builder.add_conditional_edges("planner", route_after_planner)
     builder.add_conditional_edges("approve_plan", route_after_approve_plan)
-    builder.add_conditional_edges("dispatch", route_after_dispatch, ["run_step", "approve_steps", "replanner", "summarizer"])
+    route_waves = partial(route_after_dispatch, watch_saves=boards.watch(checkpointer))
+    builder.add_conditional_edges("dispatch", route_waves, ["run_step", "approve_steps", "replanner", "summarizer"])
     builder.add_edge("run_step", "dispatch")
     builder.add_edge("approve_steps", "dispatch")
-    builder.add_edge("replanner", "dispatch")
+    builder.add_conditional_edges("replanner", route_after_replanner)
     builder.add_edge("summarizer", END)
 
     compiled = builder.compile(checkpointer=checkpointer, store=store, name=name)
     log.info("plangate: compiled graph %r (%d tools)", name, len(services.registry.names()))
-    return compiled.with_config(recursion_limit=_default_recursion_limit())
+    limited = _RunContextLimit(**vars(compiled))  # a copy, as `with_config` makes one
+    return limited.with_config(recursion_limit=_default_recursion_limit())
+
+
+class _RunContextLimit(CompiledStateGraph[AgentState, Context, InputState, OutputState]):
+    """The compiled graph, with each run's recursion limit derived from that run's Context (`max_plan_steps`,
+    `max_replans`), unless the caller's config sets one. The compiled-in limit is the default Context's.
+
+    Under `invoke`/`stream` the tasks of a wave wait for their turn in LangGraph's thread pool, whose default size
+    (min(32, CPUs + 4)) a wide or long wave fills, leaving no thread for the checkpoint writes the steps wait on:
+    unless the caller sets `max_concurrency`, the pool gets room for a whole wave (threads start only when needed)."""
+
+    def stream(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        return super().stream(input, _run_pool(_run_limit(config, kwargs.get("context")), kwargs.get("context")), **kwargs)
+
+    def astream(self, input: Any, config: Any = None, **kwargs: Any) -> Any:
+        return super().astream(input, _run_limit(config, kwargs.get("context")), **kwargs)
+
+
+def _run_pool(config: Any, context: Any) -> Any:
+    if isinstance(config, Mapping) and "max_concurrency" in config:
+        return config
+    try:
+        ctx = coerce_context(context)
+    except ContextError:
+        return config
+    return {**(config or {}), "max_concurrency": ctx.max_plan_steps * (ctx.max_replans + 1) + 16}
+
+
+def _run_limit(config: Any, context: Any) -> Any:
+    if context is None or (isinstance(config, Mapping) and "recursion_limit" in config):
+        return config
+    try:
+        limit = coerce_context(context).recursion_limit()
+    except ContextError:
+        return config  # the run reports the bad Context itself
+    return {**(config or {}), "recursion_limit": limit}
 
 
 def _default_recursion_limit() -> int:

@@ -58,6 +58,7 @@ class IO(Protocol):
     async def store_get(self, store: BaseStore, namespace: tuple[str, ...], key: str) -> Item | None: ...
     async def store_put(self, store: BaseStore, namespace: tuple[str, ...], key: str, value: dict[str, Any]) -> None: ...
     async def blocking(self, fn: Callable[..., T], *args: Any) -> T: ...
+    async def result(self, future: Future[T]) -> T: ...
 
 
 class BlockingIO:
@@ -93,6 +94,10 @@ class BlockingIO:
         with _redacted():
             return fn(*args)
 
+    async def result(self, future: Future[T]) -> T:
+        """Wait for a future another thread resolves (a step's turn to run)."""
+        return future.result()
+
 
 class AsyncIO:
     """Native async calls (the `ainvoke` path)."""
@@ -126,6 +131,10 @@ class AsyncIO:
     async def blocking(self, fn: Callable[..., T], *args: Any) -> T:
         with _redacted():
             return await asyncio.to_thread(fn, *args)
+
+    async def result(self, future: Future[T]) -> T:
+        """Wait for a future another task resolves (a step's turn to run), without blocking the loop."""
+        return await asyncio.wrap_future(future)
 
 
 class _redacted:

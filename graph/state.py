@@ -17,7 +17,7 @@ V = TypeVar("V")
 
 Route = Literal["fast", "plan"]
 StepStatus = Literal["pending", "running", "completed", "failed", "skipped"]
-NextAction = Literal["run", "approve", "replan", "summarize"]
+NextAction = Literal["run", "approve", "replan", "summarize", "done"]  # done: the replanner wrote the answer
 # Where the turn's plan came from: the caller's input, the planner model, the rules after the planner failed,
 # the plan library, a person's edit at approval, or the fast path (one side-effecting call awaiting approval).
 PlanSource = Literal["input", "planner", "rules", "library", "edited", "fast_path"]
@@ -135,3 +135,5 @@ class StepTask(TypedDict):
     results: dict[int, dict[str, Any]]  # the results this step may reference, as it sees them (fallbacks applied)
     plan_id: str
     deadline: float
+    board: NotRequired[str]  # the wave's board in the dispatching process (plangate.graph.engine.board)
+    ready: NotRequired[bool]  # its prerequisites had settled at dispatch (else it waits on the board)

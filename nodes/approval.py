@@ -166,7 +166,7 @@ async def approve_plan(state: AgentState, runtime: Runtime[Context], io: IO, *, 
             if not isinstance(edited, Mapping):
                 raise PlanValidationError(["an edited plan must be an object"])
             merged = {**plan, **coerce_edit(edited, plan)}
-            checked = validate_plan(merged, services.registry, max_steps=ctx.max_plan_steps).model_dump()
+            checked = validate_plan(merged, services.registry, max_steps=ctx.max_plan_steps, drop_stale_answer=True).model_dump()
         except PlanValidationError as exc:
             problem = str(exc)
             continue

@@ -76,6 +76,8 @@ def _rules_fallback(state: AgentState, exc: Exception, services: Services, ctx: 
     metrics = {**usage.metrics(), "fallbacks": ["planner_rules_fallback"]}
     try:
         draft = rules.draft_plan(request, services.registry, datetime.now().astimezone())
+        if not services.offline(ctx, "default"):
+            draft.pop("answer", None)  # a model is there to write the answer from what the rules' plan did
         plan = validate_plan(draft, services.registry, max_steps=ctx.max_plan_steps) if draft["steps"] else None
     except PlanValidationError as invalid:
         why += f"; rules plan invalid too: {'; '.join(invalid.problems[:3])}"

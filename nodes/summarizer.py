@@ -1,7 +1,9 @@
-"""Summarizer: the default tier writes the answer from the request and every step result.
+"""Summarizer: the answer from the request and every step result, with a model call only when one is needed.
 
-Failed and skipped steps are named with their reasons. If the model is unavailable, the rules
-write the answer instead, so a finished plan always ends with an answer.
+When every step completed and the plan has an answer template (`{{step_N.field}}` references, like args),
+the answer is rendered from it with no model call (`Context.answer_templates` turns this off). Otherwise the
+default tier writes it, naming failed and skipped steps with their reasons. If the model is unavailable, the
+rules write the answer instead, so a finished plan always ends with an answer.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from langgraph.runtime import Runtime
 from plangate.graph.context import Context
 from plangate.graph.engine import plan_library
 from plangate.graph.engine.plan import ExecutionPlan
+from plangate.graph.engine.references import StepReferenceError, render_template
 from plangate.graph.io import IO
 from plangate.graph.models.structured import Usage
 from plangate.graph.offline import coverage, rules
@@ -55,6 +58,41 @@ async def summarizer(state: AgentState, runtime: Runtime[Context], io: IO, *, se
         text = result_text(results.get(1) or skipped_result("not run", plan.steps[0].tool), request[:80])
         return {**answer(text, state), "metrics": {"duration_ms": elapsed_ms(state)}}
     rows = result_rows(plan, results)
+    text = templated_answer(plan, results) if ctx.answer_templates else None
+    streamed_id = None  # a rendered template streams nothing; a written answer keeps the id it streamed under
+    if text is None:
+        text, streamed_id = await _written_answer(io, services, ctx, state, request, rows, usage)
+    store = runtime.store
+    # Only plans that rest on the request alone: on a later turn the planner also saw the earlier turns
+    # ("make it 10 minutes"), so its plan may not fit the next request with the same words.
+    learnable = (state.get("plan_source") == "planner" and plan.version == 1 and not any(r["status"] == "failed" for r in rows)
+                 and not prompts.earlier_turns(state.get("messages") or []))
+    if ctx.plan_library and store is not None and learnable:
+        stored = plan_library.templatize(plan.model_dump(), request)
+        stored["key"] = plan_library.request_key(request)
+        await io.store_put(store, plan_library.namespace(ctx.user_id), plan_library.store_key(request), stored)
+    finished = final_answer(text, state, plan, rows, services, message_id=streamed_id)
+    if usage.notes:
+        finished["metrics"]["fallbacks"] = usage.notes
+    finished["metrics"].update(usage.metrics())
+    return finished
+
+
+def templated_answer(plan: ExecutionPlan, results: dict[int, StepResult]) -> str | None:
+    """The plan's answer template rendered, when it has one and every step completed; else None."""
+    if not plan.answer or any((results.get(s.id) or {}).get("status") != "completed" for s in plan.steps):
+        return None
+    try:
+        text = render_template(plan.answer, results).strip()
+    except StepReferenceError:  # a field the output lacks: the model writes the answer instead
+        return None
+    return text or None
+
+
+async def _written_answer(io: IO, services: Services, ctx: Context, state: AgentState, request: str,
+                          rows: list[dict[str, Any]], usage: Usage) -> tuple[str, str | None]:
+    """The default tier's answer from the step results (the rules' when the model fails or parrots), and the id
+    it streamed under."""
     notes = [n for n in (state.get("halted"),) if n]
     body = f"Request: {request}\n\n{prompts.data_block('step_results', rows)}"
     if notes:
@@ -71,17 +109,13 @@ async def summarizer(state: AgentState, runtime: Runtime[Context], io: IO, *, se
     except Exception as exc:  # the answer must still come: the rules write it
         usage.notes.append(f"summarizer_rules_fallback: {type(exc).__name__}")
         text = rules.summarize(request, rows, services.registry)
+    return text, streamed_id
+
+
+def final_answer(text: str, state: AgentState, plan: ExecutionPlan, rows: list[dict[str, Any]],
+                 services: Services, message_id: str | None = None) -> dict[str, Any]:
+    """The state update that ends a plan's turn with `text`: what no step did is named, rung timers first.
+    `message_id`: the id the answer streamed under, kept for the stored message."""
+    request = state.get("request") or plan.goal
     text += coverage.plan_note(request, plan.model_dump()["steps"], services.registry)  # name what no step did
-    store = runtime.store
-    # Only plans that rest on the request alone: on a later turn the planner also saw the earlier turns
-    # ("make it 10 minutes"), so its plan may not fit the next request with the same words.
-    learnable = (state.get("plan_source") == "planner" and plan.version == 1 and not any(r["status"] == "failed" for r in rows)
-                 and not prompts.earlier_turns(state.get("messages") or []))
-    if ctx.plan_library and store is not None and learnable:
-        stored = plan_library.templatize(plan.model_dump(), request)
-        stored["key"] = plan_library.request_key(request)
-        await io.store_put(store, plan_library.namespace(ctx.user_id), plan_library.store_key(request), stored)
-    metrics = {**usage.metrics(), "duration_ms": elapsed_ms(state)}
-    if usage.notes:
-        metrics["fallbacks"] = usage.notes
-    return {**answer(text, state, message_id=streamed_id), "metrics": metrics}
+    return {**answer(text, state, message_id=message_id), "metrics": {"duration_ms": elapsed_ms(state)}}

@@ -129,6 +129,7 @@ class ExecutionPlan(BaseModel):
     reasoning: str = ""
     version: int = 1
     steps: list[PlanStep]
+    answer: str | None = Field(default=None, description="answer template with {{step_N.field}} references")
 
     @classmethod
     def of(cls, state: Mapping[str, Any]) -> ExecutionPlan:
@@ -151,6 +152,11 @@ class PlanDraft(BaseModel):
     goal: str = Field(description="what the user wants, in one sentence")
     reasoning: str = Field(default="", description="why these steps, briefly")
     steps: list[PlanStep] = Field(description="the steps, ids 1..n in order")
+    answer: str | None = Field(
+        default=None,
+        description="optional answer template, e.g. 'Done: {{step_1.message}}'. Only when the steps' results say "
+        "everything the user needs; leave it out when the answer needs reasoning over the results",
+    )
 
 
 class PlanValidationError(ValueError):
@@ -205,16 +211,34 @@ def _step_problems(step: PlanStep, index: int, ids_before: set[int], registry: T
     return problems
 
 
+def template_problems(template: str | None, step_ids: set[int]) -> list[str]:
+    """Problems with an answer template: references checked like args (`{{step_N}}` / `{{step_N.field}}`,
+    N a step of the plan), and no stray `{{` that is not a reference."""
+    if template is None:
+        return []
+    problems = [f"answer: references {{{{step_{ref}}}}}, which is not a step of the plan"
+                for ref in sorted({int(m.group(1)) for m in REFERENCE.finditer(template)} - step_ids)]
+    stray = REFERENCE.sub("", template)
+    if "{{" in stray or "}}" in stray:
+        problems.append("answer: '{{' or '}}' that is not a step reference; write {{step_N}} or {{step_N.field}}")
+    if not template.strip():
+        problems.append("answer: an empty template; leave it out instead")
+    return problems
+
+
 def validate_plan(
     data: Any,
     registry: ToolRegistry | None = None,
     *,
     max_steps: int = 30,
     first_new_id: int = 1,
+    drop_stale_answer: bool = False,
 ) -> ExecutionPlan:
     """Parse and check a plan (dict, JSON-like or ExecutionPlan); raise PlanValidationError listing all problems.
 
     `first_new_id` lets the replanner validate merged plans where only later steps are new.
+    `drop_stale_answer`: an answer template that no longer fits the steps (a person edited them) is dropped, so the
+    model writes the answer, instead of making the plan invalid.
     """
     if isinstance(data, ExecutionPlan):
         data = data.model_dump()
@@ -237,6 +261,11 @@ def validate_plan(
         checked_registry = registry if step.id >= first_new_id else None
         problems += _step_problems(step, index, ids_before, checked_registry)
         ids_before.add(step.id)
+    stale = template_problems(plan.answer, ids_before)
+    if stale and drop_stale_answer:
+        plan.answer = None
+    else:
+        problems += stale
     if problems:
         raise PlanValidationError(problems)
     return plan

@@ -78,3 +78,8 @@ def resolve(value: Any, available: Mapping[int, Mapping[str, Any]], text_fields:
     if isinstance(value, list):
         return [resolve(v, available) for v in value]
     return value
+
+
+def render_template(template: str, available: Mapping[int, Mapping[str, Any]]) -> str:
+    """An answer template with every reference rendered as text; StepReferenceError if one cannot be."""
+    return REFERENCE.sub(lambda m: _as_text(_value(int(m.group(1)), m.group(2), available)), template)

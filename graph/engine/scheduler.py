@@ -1,8 +1,10 @@
 """Which plan steps run next: a pure function of the plan, the results so far and the approvals.
 
 `dispatch` calls `schedule()` once per superstep. It decides skips (false conditions, unneeded
-fallbacks, steps that depend only on skipped steps, plan timeout, a halt), the next wave of ready
-steps, and whether the plan needs approval, a replan or its summary.
+fallbacks, steps that depend only on skipped steps, plan timeout, a halt), the next wave, and whether
+the plan needs approval, a replan or its summary. A wave holds the ready steps and every pending step
+whose prerequisites are settled or in the wave: they start as soon as those settle (see `board`), so no
+step waits for a superstep's slowest step. `gate()` is the per-step test both use.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ Action = Literal["run", "approve", "replan", "summarize"]
 class Schedule:
     action: Action
     wave: list[int] = field(default_factory=list)
+    ready: list[int] = field(default_factory=list)  # run: the steps of the wave that can start at once
     skip: dict[int, str] = field(default_factory=dict)
     halted: str | None = None
 
@@ -60,7 +63,7 @@ def unhandled_failures(plan: ExecutionPlan, results: Mapping[int, Mapping[str, A
     ]
 
 
-def _gate(step: PlanStep, plan: ExecutionPlan, results: Mapping[int, Mapping[str, Any]]) -> tuple[str, str | None]:
+def gate(step: PlanStep, plan: ExecutionPlan, results: Mapping[int, Mapping[str, Any]]) -> tuple[str, str | None]:
     """('wait' | 'ready' | 'skip' | 'blocked', reason) for one pending step."""
     for needed in step.prerequisites():
         if needed == step.id:
@@ -122,7 +125,7 @@ def schedule(
         for step in pending:
             if step.id in skip or step.id in ready:
                 continue
-            verdict, reason = _gate(step, plan, seen)
+            verdict, reason = gate(step, plan, seen)
             if verdict == "ready" and approvals.get(step.id, {}).get("decision") == "reject":
                 verdict, reason = "skip", f"rejected by the user: {approvals[step.id].get('reason') or 'no reason given'}"
             if verdict == "skip":
@@ -137,7 +140,13 @@ def schedule(
         waiting = [i for i in ready if i in needs_approval and i not in approvals]
         if waiting:
             return Schedule("approve", wave=waiting, skip=skip)
-        return Schedule("run", wave=ready[:max_parallel], skip=skip)
+        launch = set(ready)
+        for step in pending:  # in id order: prerequisites are earlier steps
+            if step.id in launch or step.id in skip or step.id in blocked or (step.id in needs_approval and step.id not in approvals):
+                continue
+            if all(p in launch or _status(seen, p) in SETTLED for p in step.prerequisites() - {step.id}):
+                launch.add(step.id)
+        return Schedule("run", wave=sorted(launch), ready=ready[:max_parallel], skip=skip)
     if replans_left and unhandled_failures(plan, seen, handled):
         return Schedule("replan", skip=skip)
     for step in pending:

@@ -151,7 +151,19 @@ def draft_plan(text: str, registry: ToolRegistry, now: datetime) -> dict[str, An
     if not steps and not any(t.kind in (TOOL, REASONING, SMALLTALK, OUT_OF_SCOPE) for t in tasks) and "llm.generate" in registry:
         steps.append({"id": 1, "tool": "llm.generate", "args": {"prompt": text.strip()}, "description": text.strip(),
                       "depends_on": []})
-    return {"goal": text.strip(), "reasoning": f"rules: {len(steps)} step(s) from the request's clauses", "steps": steps}
+    plan = {"goal": text.strip(), "reasoning": f"rules: {len(steps)} step(s) from the request's clauses", "steps": steps}
+    template = answer_template(steps, registry)
+    return {**plan, "answer": template} if template else plan
+
+
+def answer_template(steps: list[dict[str, Any]], registry: ToolRegistry) -> str | None:
+    """For a plan of tool actions and lookups, the answer `summarize` would write when every step completes, as
+    step references: each tool's own message says what it did or found, so no model is needed. None when a step
+    is a reasoning (`llm.generate`) step: that answer needs a model."""
+    if not steps or any(s["tool"] == "llm.generate" or s["tool"] not in registry for s in steps):
+        return None
+    refs = [f"{{{{step_{s['id']}.message}}}}" for s in steps]
+    return refs[0] if len(refs) == 1 else "Done:\n" + "\n".join(f"- {r}" for r in refs)
 
 
 def _label(item: dict[str, Any]) -> str:

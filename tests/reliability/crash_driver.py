@@ -210,7 +210,8 @@ def build(scenario: str, hooks: Hooks, persistence: Any) -> tuple[Any, Context, 
         model = HookedModel(hooks=hooks, respond=respond)
         tools = {"timer": logged_timer_tools(hooks)}
         app = build_graph(**common, tools=tools, models={"default": model, "strong": model}, include_builtin_tools=False)
-        return app, Context.from_env(), {"messages": [{"role": "user", "content": BUILTIN_REQUEST}]}
+        # no answer template, so the summarizer's model call (a pause point) stays in the run
+        return app, Context.from_env(answer_templates=False), {"messages": [{"role": "user", "content": BUILTIN_REQUEST}]}
     model = HookedModel(hooks=hooks, respond=scripted_respond(scenario))
     app = build_graph(**common, tools={"test": test_tools(hooks)}, models={t: model for t in ("weak", "default", "strong")},
                       include_builtin_tools=False)

@@ -26,20 +26,13 @@ def echo(i, text, **extra):
     return {"id": i, "tool": "test.echo", "args": {"text": text}, **extra}
 
 
-async def test_independent_steps_share_a_superstep(runner):
+async def test_a_whole_dag_is_one_wave_of_run_step_tasks(runner):
     steps = [echo(1, "a"), echo(2, "b"), echo(3, "{{step_1.text}}+{{step_2.text}}", depends_on=[1, 2])]
     out, recorder, _, cfg = await run_plan(runner, steps)
     assert [out["step_results"][i]["status"] for i in (1, 2, 3)] == ["completed"] * 3
     assert out["step_results"][3]["output"]["text"] == "a+b"
     waves = [sorted(t.name for t in snap.tasks) for snap in await runner.history(cfg) if any(t.name == "run_step" for t in snap.tasks)]
-    assert ["run_step", "run_step"] in waves and ["run_step"] in waves
-
-
-async def test_max_parallel_steps_limits_a_wave(runner):
-    steps = [echo(i, str(i)) for i in range(1, 5)]
-    out, _, _, cfg = await run_plan(runner, steps, ctx=Context(router_mode="llm", max_parallel_steps=2))
-    sizes = [len(snap.tasks) for snap in await runner.history(cfg) if snap.tasks and snap.tasks[0].name == "run_step"]
-    assert max(sizes) == 2 and all(r["status"] == "completed" for r in out["step_results"].values())
+    assert waves == [["run_step"] * 3]  # step 3 waits in the same superstep for steps 1 and 2
 
 
 @one_backend

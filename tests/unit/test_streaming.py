@@ -23,13 +23,24 @@ def tool_traffic(chunks: list) -> list:
 
 async def test_offline_plan_answer_streams_in_chunks_under_the_stored_id():
     graph, cfg = make_graph(), config()
-    parts = [data async for data in graph.astream(user(PLAN_REQUEST), cfg, stream_mode="messages")]
+    # no answer template, so the summarizer's model writes (and streams) the answer
+    parts = [data async for data in graph.astream(user(PLAN_REQUEST), cfg, stream_mode="messages",
+                                                  context=Context(answer_templates=False))]
     chunks = ai_chunks(parts)
     final = (await graph.aget_state(cfg)).values["messages"][-1]
     assert {m.id for m in chunks} == {final.id} and len(chunks) > 3
     assert not tool_traffic(chunks)  # the planner's PlanDraft call never shows
     assert {meta["langgraph_node"] for _, meta in parts} == {"summarizer"}
     assert "".join(str(m.content) for m in chunks).strip() == final.content
+
+
+async def test_an_answer_from_the_plans_template_arrives_whole_under_the_stored_id():
+    graph, cfg = make_graph(), config()
+    parts = [data async for data in graph.astream(user(PLAN_REQUEST), cfg, stream_mode="messages")]
+    chunks = ai_chunks(parts)
+    final = (await graph.aget_state(cfg)).values["messages"][-1]
+    assert [m.id for m in chunks] == [final.id] and chunks[0].content == final.content  # no model call to stream
+    assert not tool_traffic(chunks) and {meta["langgraph_node"] for _, meta in parts} == {"summarizer"}
 
 
 def test_sync_stream_of_a_chat_reply_streams_too():
