@@ -91,16 +91,24 @@ def typed_decision(state: Mapping[str, Any], kind: Waiting) -> Any:
 
 
 def closing_note(state: Mapping[str, Any]) -> str:
-    """What the unfinished plan did not run, said when a new request closes it."""
+    """What the unfinished plan did not run, said when a new request closes it.
+
+    Steps of a wave that was under way when the run was cut off (a cancel, a double-text `interrupt`) may have
+    finished: LangGraph keeps their saved results for a resume, but a new input starts from the last checkpoint
+    without them. Those are named as "under way, may have run", never as "not run"."""
     plan = state.get("plan") or {}
     results = {str(k): v for k, v in (state.get("step_results") or {}).items()}
-    left = []
+    in_flight = {str(i) for i in state.get("wave") or []} if state.get("next_action") == "run" else set()
+    left, unsure = [], []
     for step in plan.get("steps") or []:
         status = (results.get(str(step.get("id"))) or {}).get("status")
         if status not in ("completed", "failed", "skipped"):
             args = json.dumps(step.get("args") or {}, ensure_ascii=False, default=str)
-            left.append(f"step {step.get('id')} {step.get('tool')} {args}" + (" (cut off while running)" if status == "running" else ""))
+            (unsure if str(step.get("id")) in in_flight or status == "running" else left).append(
+                f"step {step.get('id')} {step.get('tool')} {args}")
     goal = plan.get("goal") or "the earlier request"
-    if not left:
+    if not left and not unsure:
         return f"The earlier plan ({goal}) was closed before its answer."
-    return f"The earlier plan ({goal}) was closed without an answer; not run: " + "; ".join(left) + "."
+    said = [f"under way when it was closed, so it may have run: {'; '.join(unsure)}"] if unsure else []
+    said += [f"not run: {'; '.join(left)}"] if left else []
+    return f"The earlier plan ({goal}) was closed without an answer; " + ". ".join(said).replace(". not run", ". Not run") + "."

@@ -159,16 +159,19 @@ async def test_any_other_message_closes_the_waiting_plan_and_the_new_request_run
     assert (await client.threads.get(thread))["status"] == "idle"
 
 
-async def test_messages_tuple_stream_of_a_plan_carries_only_the_answer(client):
+@pytest.mark.parametrize("templates", [False, True], ids=["summarizer", "template"])
+async def test_messages_tuple_stream_of_a_plan_carries_only_the_answer(client, templates):
+    """A written answer streams in several chunks under the stored id; a template's answer (no model call) is one."""
     thread = (await client.threads.create())["thread_id"]
     chunks = []
-    async for part in client.runs.stream(thread, GRAPH, input=typed(PLAN_REQUEST), context=ctx(),
+    async for part in client.runs.stream(thread, GRAPH, input=typed(PLAN_REQUEST), context=ctx(answer_templates=templates),
                                          stream_mode=["messages-tuple", "values"]):
         if part.event == "messages":
             chunks.append(part.data[0])
     final = (await client.threads.get_state(thread))["values"]["messages"]
     ai = [c for c in chunks if c["type"] in ("ai", "AIMessageChunk")]
-    assert {c["id"] for c in ai} == {final[-1]["id"]} and len(ai) >= 1  # a template's answer arrives whole
+    assert {c["id"] for c in ai} == {final[-1]["id"]}
+    assert len(ai) == 1 if templates else len(ai) > 1
     assert not [c for c in chunks if c.get("tool_calls") or c.get("tool_call_chunks")]
     assert "".join(c["content"] for c in ai).strip() == final[-1]["content"]
     assert [m["type"] for m in final] == ["human", "ai", "tool", "tool", "ai"]  # the plan, shown as tool traffic
@@ -198,11 +201,11 @@ async def test_double_texting_a_plan_in_flight(client, server, strategy):
     assert f"echo first-{tag}" in effects(server) and f"echo after-{tag}" not in effects(server)
     if strategy == "interrupt":
         assert (await client.runs.get(thread, first["run_id"]))["status"] == "interrupted"
-        # Step 1 finished in the same wave as step 2 (no wave barriers); a new input leaves that wave's saved
-        # results unapplied, so step 1 is listed too, though its effect happened (speed branch report).
-        assert answer.startswith(f"The earlier plan (slow {tag}) was closed without an answer; not run: ")
-        assert "step 2 test.slow" in answer
-        assert "step 3 test.echo" in answer
+        # Steps 1-3 were one wave (no wave barriers): step 1 ran, step 2 was cut off, step 3 never started. A new
+        # input starts from the last checkpoint without the wave's saved results, so none is called "not run".
+        assert answer.startswith(f"The earlier plan (slow {tag}) was closed without an answer; under way when it "
+                                 "was closed, so it may have run: step 1 test.echo")
+        assert "step 2 test.slow" in answer and "step 3 test.echo" in answer and "Not run" not in answer
     else:
         assert [m["type"] for m in done["messages"]] == ["human", "ai"]  # the first run is gone from the thread...
         assert "earlier plan" not in answer  # ...but its echo (a side effect) stays done

@@ -11,7 +11,7 @@ from langgraph.store.memory import InMemoryStore
 from langgraph.types import Command
 
 from plangate.graph.context import Context
-from plangate.graph.pending import clear_answer
+from plangate.graph.pending import clear_answer, closing_note
 from plangate.tools.errors import RetryableToolError
 from plangate.tools.metadata import describe_tool
 from tests import scripted
@@ -190,3 +190,21 @@ def test_any_other_message_closes_the_pending_plan_and_says_what_was_not_run():
     assert "not run: step 1 timer.set_timer" in answer and answer.endswith("Front door lock is locked.")
     later = graph.invoke(user("yes"), cfg, context=APPROVE_PLANS)  # nothing waits any more: "yes" is just a message
     assert "The earlier plan" not in later["messages"][-1].content and not later.get("step_results")
+
+
+def _three_steps(**state) -> dict:
+    steps = [{"id": i, "tool": "timer.set_timer", "args": {"duration_s": 60 * i}} for i in (1, 2, 3)]
+    return {"plan": {"goal": "three timers", "steps": steps}, **state}
+
+
+def test_closing_note_never_calls_a_step_of_a_cut_off_wave_not_run():
+    note = closing_note(_three_steps(step_results={1: {"status": "completed"}}, wave=[2, 3], next_action="run"))
+    assert note == ('The earlier plan (three timers) was closed without an answer; under way when it was closed, so '
+                    'it may have run: step 2 timer.set_timer {"duration_s": 120}; step 3 timer.set_timer {"duration_s": 180}.')
+
+
+def test_closing_note_says_not_run_for_steps_that_waited_for_approval_or_never_started():
+    note = closing_note(_three_steps(step_results={1: {"status": "completed"}}, wave=[2], next_action="approve"))
+    assert note.endswith('; not run: step 2 timer.set_timer {"duration_s": 120}; step 3 timer.set_timer {"duration_s": 180}.')
+    mixed = closing_note(_three_steps(step_results={}, wave=[1], next_action="run"))
+    assert 'may have run: step 1 timer.set_timer {"duration_s": 60}. Not run: step 2' in mixed
