@@ -80,7 +80,7 @@ class Context:
         "cascade", "PLANGATE_ROUTER_MODE", "cascade: rules first, LLM only when unsure; llm: LLM only; rules: rules only.", str
     )
     max_replans: int = _setting(2, "PLANGATE_MAX_REPLANS", "How many times the replanner may revise a plan.")
-    max_parallel_steps: int = _setting(4, "PLANGATE_MAX_PARALLEL_STEPS", "Most plan steps started in one superstep.")
+    max_parallel_steps: int = _setting(4, "PLANGATE_MAX_PARALLEL_STEPS", "Most plan steps running at once.")
     step_retries: int = _setting(2, "PLANGATE_STEP_RETRIES", "Default retries per step for errors that can pass.")
     step_timeout_s: float = _setting(30.0, "PLANGATE_STEP_TIMEOUT_S", "Default timeout of one step attempt, seconds.")
     plan_timeout_s: float = _setting(300.0, "PLANGATE_PLAN_TIMEOUT_S", "Budget for the whole plan, seconds.")
