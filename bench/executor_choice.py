@@ -59,11 +59,23 @@ def _dag(state: State) -> dict[int, tuple[float, tuple[int, ...]]]:
     return {int(k): (v[0], tuple(v[1])) for k, v in state["dag"].items()}
 
 
+async def _dispatch(state: State) -> dict:
+    return {}
+
+
+def _dispatch_loop(route: Any, step: Any, saver: Any) -> Any:
+    """dispatch -> route (Send per step, or END) -> step -> dispatch: the wiring both Send variants share."""
+    graph = StateGraph(State)
+    graph.add_node("dispatch", _dispatch)
+    graph.add_node("step", step)
+    graph.add_edge(START, "dispatch")
+    graph.add_conditional_edges("dispatch", route, ["step", END])
+    graph.add_edge("step", "dispatch")
+    return graph.compile(checkpointer=saver)
+
+
 # bsp: dispatch -> Send(ready) -> dispatch ...
 def build_bsp(saver: Any) -> Any:
-    async def dispatch(state: State) -> dict:
-        return {}
-
     def route(state: State) -> Any:
         dag, done = _dag(state), state.get("done") or {}
         ready = [s for s, (_, pre) in dag.items() if s not in done and all(p in done for p in pre)]
@@ -72,13 +84,7 @@ def build_bsp(saver: Any) -> Any:
     async def step(payload: dict) -> dict:
         return {"done": {payload["step"]: await _work(payload["step"], payload["seconds"])}}
 
-    graph = StateGraph(State)
-    graph.add_node("dispatch", dispatch)
-    graph.add_node("step", step)
-    graph.add_edge(START, "dispatch")
-    graph.add_conditional_edges("dispatch", route, ["step", END])
-    graph.add_edge("step", "dispatch")
-    return graph.compile(checkpointer=saver)
+    return _dispatch_loop(route, step, saver)
 
 
 # send_all: every step sent at once; each waits for its prerequisites on an in-process board
@@ -86,9 +92,6 @@ _BOARDS: dict[str, dict[int, asyncio.Event]] = {}
 
 
 def build_send_all(saver: Any) -> Any:
-    async def dispatch(state: State) -> dict:
-        return {}
-
     def route(state: State) -> Any:
         dag, done = _dag(state), state.get("done") or {}
         todo = [s for s in dag if s not in done]
@@ -107,13 +110,7 @@ def build_send_all(saver: Any) -> Any:
         board[payload["step"]].set()
         return {"done": {payload["step"]: result}}
 
-    graph = StateGraph(State)
-    graph.add_node("dispatch", dispatch)
-    graph.add_node("step", step)
-    graph.add_edge(START, "dispatch")
-    graph.add_conditional_edges("dispatch", route, ["step", END])
-    graph.add_edge("step", "dispatch")
-    return graph.compile(checkpointer=saver)
+    return _dispatch_loop(route, step, saver)
 
 
 # tasks: one executor node; @task per step, started when its prerequisites finish
