@@ -3,43 +3,19 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 from bench import gate_share, plots
+from bench.markdown import HEAD, classes_in, fmt_s, fmt_x, md_table, verdict
 from bench.plots import LABELS
+from bench.speed_report import bsp_section, executor_section, issue16_section
 from bench.stats import median
-
-CLASSES = ("simple", "independent", "chained", "failing", "reasoning", "complex")
-HEAD = {"simple": "simple", "independent": "independent", "chained": "chained", "failing": "failing tool",
-        "reasoning": "needs reasoning", "complex": "all complex"}
-
-
-def _classes(table: dict[str, Any]) -> tuple[str, ...]:
-    """The classes a latency run has (runs from before issue 16 have no reasoning class)."""
-    return tuple(c for c in CLASSES if c in table)
 
 
 def _load(folder: Path, name: str) -> dict[str, Any] | None:
     path = folder / f"{name}.json"
     return json.loads(path.read_text()) if path.exists() else None
-
-
-def _s(x: float) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.2f}"
-
-
-def _x(x: float) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.2f}x"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in rows)]
-
-
-def _verdict(ok: bool) -> str:
-    return "**met**" if ok else "**not met**"
 
 
 # targets --------------------------------------------------------------------------------------------
@@ -49,18 +25,18 @@ def targets(lat: dict[str, Any] | None, ovh: dict[str, Any] | None, scl: dict[st
         r = lat["ratios"]
         for base, limit in (("plan-execute", 0.35), ("react", 0.8)):
             cas, llm = r["plangate-cascade"][base]["complex"], r["plangate-llm"][base]["complex"]
-            per_class = ", ".join(f"{c} {_x(r['plangate-cascade'][base][c])}" for c in ("independent", "chained", "failing"))
+            per_class = ", ".join(f"{c} {fmt_x(r['plangate-cascade'][base][c])}" for c in ("independent", "chained", "failing"))
             rows.append([f"latency <= {limit}x {LABELS[base]} (complex, median)",
-                         f"cascade {_x(cas)}, llm router {_x(llm)} (cascade by class: {per_class})",
-                         f"cascade {_verdict(cas <= limit)}, llm {_verdict(llm <= limit)}"])
+                         f"cascade {fmt_x(cas)}, llm router {fmt_x(llm)} (cascade by class: {per_class})",
+                         f"cascade {verdict(cas <= limit)}, llm {verdict(llm <= limit)}"])
         crit = [x for x in lat["rows"] if x["system"] == "plangate-cascade" and x["cls"] != "simple"]
         ratios = [x["latency_s"] / x["critical_path_s"] for x in crit]
         within = sum(1 for v in ratios if v <= 1.10)
-        by_cls = ", ".join(f"{c} {_x(lat['table']['plangate-cascade'][c]['vs_critical_median'])}"
+        by_cls = ", ".join(f"{c} {fmt_x(lat['table']['plangate-cascade'][c]['vs_critical_median'])}"
                            for c in ("independent", "chained", "failing"))
         rows.append(["latency <= 1.10x critical path (complex, cascade)",
-                     f"median {_x(median(ratios))}, {within}/{len(ratios)} tasks within; by class: {by_cls}",
-                     f"median {_verdict(median(ratios) <= 1.10)}, every task {_verdict(within == len(ratios))}"])
+                     f"median {fmt_x(median(ratios))}, {within}/{len(ratios)} tasks within; by class: {by_cls}",
+                     f"median {verdict(median(ratios) <= 1.10)}, every task {verdict(within == len(ratios))}"])
         simple = {s: [x for x in lat["rows"] if x["system"] == s and x["cls"] == "simple"]
                   for s in ("plangate-llm", "plangate-cascade")}
         worst_llm = max(x["model_calls"] for x in simple["plangate-llm"])
@@ -71,7 +47,7 @@ def targets(lat: dict[str, Any] | None, ovh: dict[str, Any] | None, scl: dict[st
                      f"llm router: at most {worst_llm} calls; cascade: {len(sure)}/{len(simple['plangate-cascade'])} simple "
                      f"requests routed by the rules with 0 routing calls and {worst_sure} call in all; {unsure} unsure "
                      "ones asked the weak model (2 calls)",
-                     _verdict(worst_llm <= 2 and worst_sure <= 1)])
+                     verdict(worst_llm <= 2 and worst_sure <= 1)])
     if ovh:
         measured = [x for x in ovh["rows"] if "skipped" not in x]
         parts, ok = [], True
@@ -80,43 +56,43 @@ def targets(lat: dict[str, Any] | None, ovh: dict[str, Any] | None, scl: dict[st
             if mine:
                 worst = max(mine, key=lambda x: x["ratio"])
                 ok = ok and worst["ratio"] <= 2.0
-                parts.append(f"{saver} worst {_x(worst['ratio'])} ({worst['task']})")
-        rows.append(["framework overhead <= 2x a bare graph with the same supersteps", "; ".join(parts), _verdict(ok)])
+                parts.append(f"{saver} worst {fmt_x(worst['ratio'])} ({worst['task']})")
+        rows.append(["framework overhead <= 2x a bare graph with the same supersteps", "; ".join(parts), verdict(ok)])
     if scl:
         top = [x for x in scl["rows"] if x.get("threads") == 200 and "skipped" not in x]
         bad = sum(x["errors"] + x["wrong"] for x in top)
         text = "; ".join(f"{x['backend']}: {x['requests']} requests, {x['errors']} errors, {x['wrong']} wrong" for x in top)
-        rows.append(["no errors at 200 concurrent threads", text or "not run", _verdict(bool(top) and bad == 0)])
+        rows.append(["no errors at 200 concurrent threads", text or "not run", verdict(bool(top) and bad == 0)])
     return rows
 
 
 # sections -------------------------------------------------------------------------------------------
 def latency_section(lat: dict[str, Any]) -> list[str]:
     t = lat["table"]
-    CLASSES = _classes(t["react"])  # noqa: N806
+    CLASSES = classes_in(t["react"])  # noqa: N806
     out = [f"## 1. Latency per task class (model {lat['model_s']:g} s/call, tool {lat['tool_s']:g} s/call)", "",
            f"Median / p95 seconds; {lat['concurrency']} requests in flight, InMemorySaver everywhere; "
            "`ok` counts runs whose tool calls were exactly the task's.", ""]
-    rows = [[LABELS[s], *[f"{_s(t[s][c]['median_s'])} / {_s(t[s][c]['p95_s'])}" for c in CLASSES],
+    rows = [[LABELS[s], *[f"{fmt_s(t[s][c]['median_s'])} / {fmt_s(t[s][c]['p95_s'])}" for c in CLASSES],
              f"{sum(t[s][c]['correct'] for c in ('simple', 'complex', 'reasoning') if c in t[s])}/"
              f"{sum(t[s][c]['n'] for c in ('simple', 'complex', 'reasoning') if c in t[s])}"]
             for s in t]
-    out += _table(["system", *[f"{HEAD[c]} (n={t['react'][c]['n']})" for c in CLASSES], "ok"], rows)
+    out += md_table(["system", *[f"{HEAD[c]} (n={t['react'][c]['n']})" for c in CLASSES], "ok"], rows)
     out += ["", "plangate / baseline, ratio of median latencies (below 1: plangate is faster):", ""]
-    rows = [[f"{LABELS[p]} / {LABELS[b]}", *[_x(lat["ratios"][p][b][c]) for c in CLASSES]]
+    rows = [[f"{LABELS[p]} / {LABELS[b]}", *[fmt_x(lat["ratios"][p][b][c]) for c in CLASSES]]
             for p in lat["ratios"] for b in lat["ratios"][p]]
-    out += _table(["ratio", *[HEAD[c] for c in CLASSES]], rows)
+    out += md_table(["ratio", *[HEAD[c] for c in CLASSES]], rows)
     out += ["", "![latency by class](latency_by_class.png)", "", "## 2. Model calls and tokens per task class", "",
             "Mean per request: model calls (routing calls in brackets) · input tokens / output tokens (~4 chars a token, "
             "tool schemas counted).", ""]
     rows = [[LABELS[s], *[f"{t[s][c]['model_calls']:.1f} ({t[s][c]['routing_calls']:.1f}) · "
                           f"{t[s][c]['input_tokens']:.0f} / {t[s][c]['output_tokens']:.0f}" for c in CLASSES]] for s in t]
-    return out + _table(["system", *[HEAD[c] for c in CLASSES]], rows)
+    return out + md_table(["system", *[HEAD[c] for c in CLASSES]], rows)
 
 
 def critical_section(lat: dict[str, Any]) -> list[str]:
     t = lat["table"]
-    CLASSES = _classes(t["react"])  # noqa: N806
+    CLASSES = classes_in(t["react"])  # noqa: N806
     out = ["", "## 3. Critical path", "",
            "Critical path = the fewest sequential model calls any design needs x latency + longest tool chain. "
            "Redefined for issue 16, since a plan's answer no longer always needs a model: 1 call for a simple request "
@@ -125,9 +101,9 @@ def critical_section(lat: dict[str, Any]) -> list[str]:
            "fails (the plan, then one call that decides to stop and writes the answer) or when the answer needs "
            "reasoning over the results (the plan, then the answer). Before issue 16 every complex request counted 2 "
            "calls, so baselines that make 2 calls now sit further above it. Latency / critical path, median (worst):", ""]
-    rows = [[LABELS[s], *[f"{_x(t[s][c]['vs_critical_median'])} ({_x(t[s][c]['vs_critical_max'])})" for c in CLASSES]]
+    rows = [[LABELS[s], *[f"{fmt_x(t[s][c]['vs_critical_median'])} ({fmt_x(t[s][c]['vs_critical_max'])})" for c in CLASSES]]
             for s in t]
-    out += _table(["system", *[HEAD[c] for c in CLASSES]], rows)
+    out += md_table(["system", *[HEAD[c] for c in CLASSES]], rows)
     out += ["", "Per task (seconds; `waves` = plangate supersteps of tools at max_parallel_steps="
             f"{lat['max_parallel_steps']}):", ""]
     by_task: dict[str, dict[str, Any]] = {}
@@ -138,108 +114,12 @@ def critical_section(lat: dict[str, Any]) -> list[str]:
         r = d["row"]
         cas = d["plangate-cascade"]
         rows.append([tid + (" (trap)" if "rules-trap" in r["tags"] else ""), r["cls"], str(r["steps"]), str(r["waves"]),
-                     _s(r["critical_path_s"]), *[_s(d[s]["latency_s"]) + ("" if d[s]["correct"] else " ✗") for s in t],
-                     _x(cas["latency_s"] / cas["critical_path_s"])])
-    out += _table(["task", "class", "steps", "waves (old BSP)", "critical", *[LABELS[s] for s in t], "cascade/critical"], rows)
+                     fmt_s(r["critical_path_s"]), *[fmt_s(d[s]["latency_s"]) + ("" if d[s]["correct"] else " ✗") for s in t],
+                     fmt_x(cas["latency_s"] / cas["critical_path_s"])])
+    out += md_table(["task", "class", "steps", "waves (old BSP)", "critical", *[LABELS[s] for s in t], "cascade/critical"], rows)
     out += ["", "✗ = wrong tool calls (c24 is a trap for the cascade's rules: \"tell Anna\" has no keyword, so the rules "
             "are sure it is one weather request and take the fast path; the llm router gets it right)."]
     return out
-
-
-def bsp_section(lat: dict[str, Any]) -> list[str]:
-    out = ["", "### Uneven tool latencies: no wave barriers", "",
-           "Before issue 16 plangate ran ready steps in waves: a wave waited for its slowest step and held at most "
-           "max_parallel_steps. Now a step starts as soon as its own prerequisites have settled, as LLMCompiler's "
-           "tasks do, at most max_parallel_steps at once. Tasks with uneven tool latencies (deep_report 0.9 s, "
-           "quick_fact 0.1 s); `tool time in waves` is what the old barriers would have cost:", ""]
-    rows, pairs = [], {}
-    for r in lat["bsp_rows"]:
-        pairs.setdefault(r["task"], {})[r["system"]] = r
-    for tid, d in pairs.items():
-        r = d["plangate-cascade"]
-        rows.append([tid, _s(r["tool_chain_s"]), _s(r["bsp_chain_s"]), _s(r["critical_path_s"]), _s(r["latency_s"]),
-                     _s(d["llm-compiler"]["latency_s"]), _x(r["latency_s"] / r["critical_path_s"])])
-    return out + _table(["task", "tool chain (DAG)", "tool time in waves", "critical", "plangate", "LLMCompiler",
-                         "plangate/critical"], rows)
-
-
-def _issue16(lat: dict[str, Any]) -> dict[str, Any]:
-    """The numbers of issue 16's target table from one latency run."""
-    t, r = lat["table"], lat["ratios"]["plangate-cascade"]
-    rows = {x["task"]: x for x in lat["rows"] if x["system"] == "plangate-cascade"}
-    bsp = {x["task"]: x for x in lat["bsp_rows"] if x["system"] == "plangate-cascade"}
-    classes = [c for c in _classes(r["llm-compiler"]) if c != "complex"]
-    old_crit = {k: (lat["model_s"] if x["cls"] == "simple" else 2 * lat["model_s"]) + x["tool_chain_s"] for k, x in rows.items()}
-    old_bsp = {k: 2 * lat["model_s"] + x["tool_chain_s"] for k, x in bsp.items()}
-    failing = [rows[k] for k in rows if rows[k]["cls"] == "failing"]
-    return {
-        "react": r["react"]["complex"],
-        "compiler": {c: r["llm-compiler"][c] for c in classes},
-        "failing": median([x["latency_s"] / x["critical_path_s"] for x in failing]),
-        "failing_old": median([x["latency_s"] / old_crit[x["task"]] for x in failing]),
-        "uneven": {k: bsp[k]["latency_s"] / bsp[k]["critical_path_s"] for k in ("b01", "b02") if k in bsp},
-        "uneven_old": {k: bsp[k]["latency_s"] / old_bsp[k] for k in ("b01", "b02") if k in bsp},
-        "wide": {k: rows[k]["latency_s"] / rows[k]["critical_path_s"] for k in ("c07", "c08") if k in rows},
-        "wide_old": {k: rows[k]["latency_s"] / old_crit[k] for k in ("c07", "c08") if k in rows},
-        "calls": t["plangate-cascade"]["complex"]["model_calls"],
-    }
-
-
-def issue16_section(lat: dict[str, Any], before: dict[str, Any] | None) -> list[str]:
-    """Issue 16's target table: before (the run saved in latency_before.json) and now, medians from one run each."""
-    now = _issue16(lat)
-    old = _issue16(before) if before else None
-
-    def pair(values: dict[str, float]) -> str:
-        return ", ".join(f"{k} {_x(v)}" for k, v in values.items()) or "n/a"
-
-    def cell(key: str, fmt: Any = _x) -> str:
-        return fmt(old[key]) if old else "n/a"
-
-    worst_now, worst_old = max(now["compiler"].values()), max(old["compiler"].values()) if old else float("nan")
-    rows = [
-        ["plangate (cascade) ÷ ReAct, all complex", cell("react"), _x(now["react"]), "≤ 0.80×", _verdict(now["react"] <= 0.80)],
-        ["plangate (cascade) ÷ LLMCompiler, every class", f"up to {_x(worst_old)} ({pair(old['compiler']) if old else ''})",
-         f"up to {_x(worst_now)} ({pair(now['compiler'])})", "≤ 1.00×", _verdict(worst_now <= 1.0)],
-        ["failing class ÷ its critical path", cell("failing"), f"{_x(now['failing'])} (old definition: {_x(now['failing_old'])})",
-         "≤ 1.10×", _verdict(now["failing"] <= 1.10)],
-        ["uneven-latency tasks (b01, b02) ÷ critical path", pair(old["uneven"]) if old else "n/a",
-         f"{pair(now['uneven'])} (old definition: {pair(now['uneven_old'])})", "≤ 1.05×",
-         _verdict(all(v <= 1.05 for v in now["uneven"].values()))],
-        ["independent 5–6 step plans (c07, c08) ÷ critical path", pair(old["wide"]) if old else "n/a",
-         f"{pair(now['wide'])} (old definition: {pair(now['wide_old'])}; with max_parallel_steps=8: "
-         f"{pair(lat.get('wide_cap8') or {})})", "≤ 1.05×", _verdict(all(v <= 1.05 for v in now["wide"].values()))],
-        ["model calls per complex request, mean", cell("calls", lambda v: f"{v:.1f}"), f"{now['calls']:.1f}", "≤ 1.6",
-         _verdict(now["calls"] <= 1.6)],
-    ]
-    out = ["## Issue 16 targets (before → now)", "",
-           "Medians from one run each, same scripted model (0.5 s a call, 0.3 s a tool). `before` is the run on main "
-           "before issue 16's changes (bench/results/latency_before.json, the old critical path: 2 calls for every "
-           "complex request); `now` uses the redefined critical path (section 3), with the old definition in brackets. "
-           "\"All complex\" is the 24 tasks of the original three classes; the new reasoning class is reported apart.", ""]
-    return out + _table(["ratio", "before", "now", "goal", "verdict"], rows) + [""]
-
-
-def executor_section(data: dict[str, Any] | None) -> list[str]:
-    if not data:
-        return []
-    out = ["", "### Executor: one `Send` per step, or `@task`s inside one node (`python -m bench.executor_choice`)", "",
-           "Bare graphs, async, `durability=\"sync\"`: the old BSP executor (`bsp`), every step of the wave sent at once and "
-           "waiting in-process for its prerequisites (`send_all`, plangate now), and `@task`s called inside one executor "
-           "node as their prerequisites finish (`tasks`). Median ms per request:", ""]
-    rows = [[r["executor"], r["saver"], r["dag"], f"{r['median_ms']:.1f}",
-             f"{r['checkpoint_ops_chain6']['puts']} / {r['checkpoint_ops_chain6']['put_writes']}"] for r in data["rows"]]
-    out += _table(["executor", "saver", "DAG", "median ms", "checkpoint puts / put_writes (chain of 6)"], rows)
-    return out + ["", "Chosen: one `Send` per step (`send_all`). Both barrier-free executors reach the DAG's tool time on uneven "
-                  "latencies (about 0.91 s against BSP's 1.51 s) and are within a few ms of each other at zero latency, so "
-                  "the choice rests on guarantees: with `Send` each step stays a task of its own in Studio (its inputs and "
-                  "result), its result lands in the `step_results` channel as it finishes (the crash harness and the "
-                  "CLI read it there), and a resumed wave re-runs exactly the unfinished tasks. A `@task`'s saved result "
-                  "is found again by its call index inside the node (`scratchpad.call_counter()` in "
-                  "langgraph/pregel/_runner.py); steps launched as they become ready are called in a timing-dependent "
-                  "order, so a resumed node could re-run a finished step or pair it with another's result. plangate "
-                  "also lets a dependent start only once its prerequisites' results are saved (the checkpointer reports "
-                  "each save), so a kill never leaves a dependent's effect behind a prerequisite that runs again."]
 
 
 def warm_section(lat: dict[str, Any]) -> list[str]:
@@ -251,10 +131,10 @@ def warm_section(lat: dict[str, Any]) -> list[str]:
     out = ["", "### plangate's plan library (repeat requests)", "",
            "The tables above plan every request cold (plan_library off). With the library on, a repeated request reuses "
            "its stored plan and skips the planner call:", ""]
-    rows = [[HEAD[c], f"{t[c]['hits']}/{t[c]['n']}", f"{_s(cold[c]['median_s'])} → {_s(t[c]['median_s'])}",
+    rows = [[HEAD[c], f"{t[c]['hits']}/{t[c]['n']}", f"{fmt_s(cold[c]['median_s'])} → {fmt_s(t[c]['median_s'])}",
              f"{cold[c]['model_calls']:.1f} → {t[c]['model_calls']:.1f}", f"{t[c]['correct']}/{t[c]['n']}"]
             for c in ("independent", "chained", "failing", "complex")]
-    return out + _table(["class", "library hits", "median s (cold → repeat)", "model calls", "ok"], rows)
+    return out + md_table(["class", "library hits", "median s (cold → repeat)", "model calls", "ok"], rows)
 
 
 def overhead_section(ovh: dict[str, Any]) -> list[str]:
@@ -268,17 +148,17 @@ def overhead_section(ovh: dict[str, Any]) -> list[str]:
             continue
         rows.append([r["saver"], r["task"], f"{r['supersteps']}/{r['tasks']}",
                      f"{r['plangate_ms']:.1f} ({r['plangate_p95_ms']:.1f})", f"{r['model_sim_ms']:.2f}",
-                     f"{r['bare_ms']:.1f} ({r['bare_p95_ms']:.1f})", _x(r["ratio"]), _x(r["ratio_own"])])
-    out += _table(["saver", "task", "supersteps/tasks", "plangate ms", "model sim ms", "bare ms", "ratio",
+                     f"{r['bare_ms']:.1f} ({r['bare_p95_ms']:.1f})", fmt_x(r["ratio"]), fmt_x(r["ratio_own"])])
+    out += md_table(["saver", "task", "supersteps/tasks", "plangate ms", "model sim ms", "bare ms", "ratio",
                    "ratio w/o model sim"], rows)
     if ovh.get("durability"):
         out += ["", "What crash safety costs: plain `invoke` (LangGraph's default `durability=\"async\"`) vs `invoke_durably`, "
                 "the CLI's way (the request saved before any node runs, each superstep saved before the next starts); "
                 "interleaved runs, median ms.", ""]
         rows = [[r["saver"], "-", "-", "-", r["skipped"]] if "skipped" in r else
-                [r["saver"], r["task"], f"{r['async_ms']:.1f}", f"{r['durable_ms']:.1f}", _x(r["ratio"])]
+                [r["saver"], r["task"], f"{r['async_ms']:.1f}", f"{r['durable_ms']:.1f}", fmt_x(r["ratio"])]
                 for r in ovh["durability"]]
-        out += _table(["saver", "task", "invoke ms", "invoke_durably ms", "ratio"], rows)
+        out += md_table(["saver", "task", "invoke ms", "invoke_durably ms", "ratio"], rows)
     prof = ovh.get("profile")
     if prof:
         bare = prof.get("bare", {"areas_ms": {}, "ms_per_request": float("nan")})
@@ -288,16 +168,16 @@ def overhead_section(ovh: dict[str, Any]) -> list[str]:
         areas = list(dict.fromkeys([*prof["areas_ms"], *bare["areas_ms"]]))
         rows = [[k, f"{prof['areas_ms'].get(k, 0):.2f}", f"{bare['areas_ms'].get(k, 0):.2f}"] for k in areas]
         rows.append(["**total**", f"{prof['ms_per_request']:.2f}", f"{bare['ms_per_request']:.2f}"])
-        out += _table(["area", "plangate ms/request", "bare graph ms/request"], rows)
+        out += md_table(["area", "plangate ms/request", "bare graph ms/request"], rows)
         out += ["", "Heaviest plangate functions (inclusive of the libraries they call):", ""]
-        out += _table(["function", "ms/request"], [[k, f"{v:.2f}"] for k, v in prof["plangate_functions_ms"].items()])
+        out += md_table(["function", "ms/request"], [[k, f"{v:.2f}"] for k, v in prof["plangate_functions_ms"].items()])
     if ovh.get("planner_schema_ms") is not None:
         out += ["", f"Building the PlanDraft tool schema (`plangate.graph.models.structured.tool_spec`) takes {ovh['planner_schema_ms']:.1f} ms "
                 "and is redone on every planner call. What if it were memoized (patched in the bench process only; "
                 "InMemorySaver, interleaved runs)?", ""]
         rows = [[r["task"], "memoized" if r["tool_spec_cached"] else "as is", f"{r['plangate_ms']:.1f}", f"{r['bare_ms']:.1f}",
-                 _x(r["ratio"])] for r in ovh.get("what_if", [])]
-        out += _table(["task", "tool_spec", "plangate ms", "bare ms", "ratio"], rows)
+                 fmt_x(r["ratio"])] for r in ovh.get("what_if", [])]
+        out += md_table(["task", "tool_spec", "plangate ms", "bare ms", "ratio"], rows)
     return out
 
 
@@ -307,14 +187,14 @@ def scale_section(scl: dict[str, Any]) -> list[str]:
            f"{first.get('tool_s', 0):g} s)", "",
            "N threads each send requests one after another on their own thread id, cycling through the suite.", ""]
     rows = [[r["backend"], str(r["threads"]), *(["-"] * 6 + [r["skipped"]] if "skipped" in r else [
-        str(r["requests"]), f"{r['throughput_rps']:.1f}", _s(r["median_s"]), _s(r["p95_s"]), str(r["errors"]),
+        str(r["requests"]), f"{r['throughput_rps']:.1f}", fmt_s(r["median_s"]), fmt_s(r["p95_s"]), str(r["errors"]),
         str(r["wrong"]), "; ".join(r["error_samples"])])] for r in scl["rows"]]
-    out += _table(["backend", "threads", "requests", "req/s", "median s", "p95 s", "errors", "wrong", "notes"], rows)
+    out += md_table(["backend", "threads", "requests", "req/s", "median s", "p95 s", "errors", "wrong", "notes"], rows)
     cpu = [[r["backend"], str(r["threads"]), f"{r['cpu_ms_per_request']:.0f}", f"{r['cpu_busy']:.2f}"]
            for r in scl["rows"] if "cpu_ms_per_request" in r]
     if cpu:
         out += ["", "Process CPU per request, and process CPU seconds per wall second (1.0 = one core busy):", ""]
-        out += _table(["backend", "threads", "CPU ms/request", "CPU busy"], cpu)
+        out += md_table(["backend", "threads", "CPU ms/request", "CPU busy"], cpu)
     return out + ["", "![scale](scale.png)"]
 
 
@@ -327,9 +207,9 @@ def growth_section(gro: dict[str, Any]) -> list[str]:
         for system in systems:
             cells = {r["size"]: r for r in gro["rows"] if r["system"] == system and r["shape"] == shape}
             rows.append([LABELS.get(system, system), *[
-                f"{_s(cells[n]['latency_s'])} / {cells[n]['model_calls']} / {cells[n]['input_tokens']}"
+                f"{fmt_s(cells[n]['latency_s'])} / {cells[n]['model_calls']} / {cells[n]['input_tokens']}"
                 + ("" if cells[n]["correct"] else " ✗") for n in gro["sizes"]]])
-        out += ["", f"**{shape}**", ""] + _table(["system", *[f"{n} steps" for n in gro["sizes"]]], rows)
+        out += ["", f"**{shape}**", ""] + md_table(["system", *[f"{n} steps" for n in gro["sizes"]]], rows)
     return out + ["", "![growth](growth.png)"]
 
 
@@ -342,9 +222,9 @@ def throughput_section(thr: dict[str, Any]) -> list[str]:
            f"users). C clients each send the next request when the last one is answered, every request on a new "
            f"thread, cycling through the suite; the server is `make serve-cluster` ({thr['runtime']}) serving "
            "`bench/served.py`, with as many runs per worker as clients.", ""]
-    rows = [[r["system"], str(r["concurrency"]), str(r["requests"]), f"{r['throughput_rps']:.1f}", _s(r["median_s"]),
-             _s(r["p95_s"]), f"{r['errors']}/{r['wrong']}"] for r in thr["rows"]]
-    out += _table(["system", "clients", "requests", "req/s", "median s", "p95 s", "errors/wrong"], rows)
+    rows = [[r["system"], str(r["concurrency"]), str(r["requests"]), f"{r['throughput_rps']:.1f}", fmt_s(r["median_s"]),
+             fmt_s(r["p95_s"]), f"{r['errors']}/{r['wrong']}"] for r in thr["rows"]]
+    out += md_table(["system", "clients", "requests", "req/s", "median s", "p95 s", "errors/wrong"], rows)
     cost = []
     for r in thr["rows"]:
         c = r["cpu_ms_per_request"]
@@ -354,16 +234,16 @@ def throughput_section(thr: dict[str, Any]) -> list[str]:
                      f"{r['cpu_busy']:.2f}", f"{r['rss_mb']:.0f}" if "rss_mb" in r else "-"])
     out += ["", "CPU ms per request (total = what serving a request costs; client = the load generator, apart), CPU busy "
             "(server or process CPU s per wall s; 1.0 = one core) and resident memory of the server processes:", ""]
-    out += _table(["system", "clients", "total", "process", "server", "postgres", "redis", "client", "CPU busy",
+    out += md_table(["system", "clients", "total", "process", "server", "postgres", "redis", "client", "CPU busy",
                    "RSS MB"], cost)
-    split = [[r["system"], str(r["concurrency"]), _s(r["time_split_median_s"]["queue_wait"]),
-              _s(r["time_split_median_s"]["execution"]), _s(r["time_split_median_s"]["api_and_client"]),
-              _s(r["time_split_p95_s"]["queue_wait"]), _s(r["time_split_p95_s"]["execution"])]
+    split = [[r["system"], str(r["concurrency"]), fmt_s(r["time_split_median_s"]["queue_wait"]),
+              fmt_s(r["time_split_median_s"]["execution"]), fmt_s(r["time_split_median_s"]["api_and_client"]),
+              fmt_s(r["time_split_p95_s"]["queue_wait"]), fmt_s(r["time_split_p95_s"]["execution"])]
              for r in thr["rows"] if "time_split_median_s" in r]
     if split:
         out += ["", "Where a server request's time goes (from the servers' logs): waiting in the run queue, executing, "
                 "and the rest (HTTP, Redis stream, client):", ""]
-        out += _table(["system", "clients", "queue median s", "execution median s", "rest median s",
+        out += md_table(["system", "clients", "queue median s", "execution median s", "rest median s",
                        "queue p95 s", "execution p95 s"], split)
     return out
 
@@ -394,7 +274,7 @@ def write(folder: Path) -> list[Path]:
     written: list[Path] = []
     target_rows = targets(lat, ovh, scl) + [gate_share.target_row()]
     if target_rows:
-        lines += ["## Targets", ""] + _table(["target", "measured", "verdict"], target_rows) + [""]
+        lines += ["## Targets", ""] + md_table(["target", "measured", "verdict"], target_rows) + [""]
     if lat:
         lines += issue16_section(lat, _load(folder, "latency_before"))
         lines += latency_section(lat) + critical_section(lat) + bsp_section(lat)
