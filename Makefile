@@ -88,16 +88,16 @@ soak: $(STAMP)
 
 # A multi-worker LangGraph Agent Server on PostgreSQL + Redis (issue 17): the stock langgraph-api on the open
 # langgraph-runtime-pg runtime (`langhost serve`), in its own venv (.venv-serve; its pins clash with the dev extra).
-# Logic in scripts/serve_cluster.py. WORKERS (default 2), PORT (default 8123), DATABASE_URI (default
+# Logic in scripts/serve_cluster.py (database and Redis: scripts/cluster_provision.py). WORKERS (default 2), PORT (default 8123), DATABASE_URI (default
 # postgresql://postgres@127.0.0.1:5432/plangate_cluster, created if missing), REDIS_URI (default redis://127.0.0.1:6379/0),
 # LG_BG_JOB_HEARTBEAT (default 5: a dead worker's runs are taken over within about 2-4 heartbeats).
 .PHONY: serve-cluster serve-cluster-stop serve-cluster-install
 
 serve-cluster-install: $(STAMP)
-	$(BIN)/python scripts/serve_cluster.py install
+	$(BIN)/python -m scripts.serve_cluster install
 
 serve-cluster: $(STAMP)
-	$(BIN)/python scripts/serve_cluster.py start --workers $${WORKERS:-2} --port $${PORT:-8123}
+	$(BIN)/python -m scripts.serve_cluster start --workers $${WORKERS:-2} --port $${PORT:-8123}
 
 serve-cluster-stop:
-	@if [ -x $(BIN)/python ]; then $(BIN)/python scripts/serve_cluster.py stop; else python3 scripts/serve_cluster.py stop; fi
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m scripts.serve_cluster stop; else python3 -m scripts.serve_cluster stop; fi

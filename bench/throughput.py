@@ -31,7 +31,7 @@ from bench.stats import median, p95
 from bench.systems import ameasure, build
 from bench.tasks import Task
 from plangate.graph.persistence.savers import open_async_sqlite
-from scripts import serve_cluster
+from scripts import cluster_provision, serve_cluster
 
 WORKLOAD_SKIP = "rules-trap"
 GRAPH = "plangate_bench"
@@ -232,7 +232,7 @@ async def run(cfg: BenchConfig) -> dict[str, Any]:
         serve.ensure_database(database_uri)
         try:
             serve.migrate(database_uri)
-            with serve.free_redis_database() as redis_uri:
+            with cluster_provision.free_redis_database() as redis_uri:
                 for workers in (1, 2):
                     server = serve.start_server(port=_free_port(), workers=workers, database_uri=database_uri,
                                                 redis_uri=redis_uri, log=folder / f"server-{workers}.log",
@@ -245,7 +245,7 @@ async def run(cfg: BenchConfig) -> dict[str, Any]:
                     finally:
                         server.stop()
         finally:
-            serve.drop_database(database_uri)
+            cluster_provision.drop_database(database_uri)
     return {"rows": rows, "model_s": model_s, "tool_s": tool_s, "levels": list(levels),
             "runtime": " + ".join(serve.RUNTIME), "cpus": os.cpu_count()}
 

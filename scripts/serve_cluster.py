@@ -1,9 +1,9 @@
 """plangate on a multi-worker LangGraph Agent Server over PostgreSQL + Redis (`make serve-cluster`).
 
-    python scripts/serve_cluster.py install    # idempotent: .venv-serve with the pinned runtime and plangate
-    python scripts/serve_cluster.py start --workers 2 --port 8123   # install, create the database, migrate, start
-    python scripts/serve_cluster.py stop       # stop the server started by `start`
-    python scripts/serve_cluster.py status
+    python -m scripts.serve_cluster install    # idempotent: .venv-serve with the pinned runtime and plangate
+    python -m scripts.serve_cluster start --workers 2 --port 8123   # install, create the database, migrate, start
+    python -m scripts.serve_cluster stop       # stop the server started by `start`
+    python -m scripts.serve_cluster status
 
 The server is the stock `langgraph-api` (the one `langgraph dev` runs) on the open PostgreSQL + Redis runtime
 `langgraph-runtime-pg`, started by its `langhost serve` CLI: threads, runs, checkpoints, the store and the run
@@ -26,18 +26,17 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from scripts.cluster_provision import ClusterError, database_name, ensure_database, redact
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVE_VENV = ROOT / ".venv-serve"
@@ -51,28 +50,12 @@ DEFAULT_HEARTBEAT_S = 5.0
 DEFAULT_JOBS_PER_WORKER = 10
 START_TIMEOUT_S = 180
 STOP_TIMEOUT_S = 10
-REDIS_CLAIM_KEY = "plangate:claimed-by"
-STALE_CLAIM_S = 6 * 3600
 MIGRATE_LOCK_KEY = 0x706C6763  # "plgc": one schema migration at a time, across processes
-_DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _READY = "Application startup complete"
-
-
-class ClusterError(RuntimeError):
-    """The server could not be installed, prepared or started; the message says why and what to do."""
 
 
 def _log(message: str) -> None:
     print(f"serve-cluster: {message}", file=sys.stderr, flush=True)
-
-
-def redact(uri: str) -> str:
-    """`uri` without its password, for messages and logs."""
-    parts = urlsplit(uri)
-    if parts.password is None:
-        return uri
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 # --- the server's venv ---------------------------------------------------------------------------------------
@@ -118,48 +101,7 @@ def install(quiet: bool = True) -> Path:
         return serve_python()
 
 
-# --- the database ------------------------------------------------------------------------------------------
-
-def database_name(uri: str) -> str:
-    name = urlsplit(uri).path.lstrip("/")
-    if not _DB_NAME.match(name):
-        raise ClusterError(f"DATABASE_URI must name a database (letters, digits, _), got {redact(uri)!r}")
-    return name
-
-
-def _maintenance_uri(uri: str) -> str:
-    parts = urlsplit(uri)
-    return urlunsplit((parts.scheme, parts.netloc, "/postgres", parts.query, ""))
-
-
-def ensure_database(uri: str) -> bool:
-    """Create the database `uri` names if it is missing; True if it was created."""
-    import psycopg
-    from psycopg import sql
-
-    name = database_name(uri)
-    try:
-        with psycopg.connect(_maintenance_uri(uri), autocommit=True, connect_timeout=10) as conn:
-            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-                return False
-            try:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            except psycopg.errors.DuplicateDatabase:  # another process created it first
-                return False
-            return True
-    except psycopg.OperationalError as exc:
-        raise ClusterError(f"PostgreSQL is not reachable at {redact(uri)}: {str(exc).strip()}; "
-                           "start it or set DATABASE_URI") from None
-
-
-def drop_database(uri: str) -> None:
-    """Drop the database `uri` names, closing its connections (for throwaway test databases)."""
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(_maintenance_uri(uri), autocommit=True, connect_timeout=10) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database_name(uri))))
-
+# --- the schema ----------------------------------------------------------------------------------------------
 
 def migrate(uri: str) -> None:
     """Bring the runtime's schema, the checkpointer's and the store's tables up to date, once, in .venv-serve.
@@ -168,7 +110,7 @@ def migrate(uri: str) -> None:
     (`duplicate key value violates unique constraint "pg_type_typname_nsp_index"`); migrating first, under
     an advisory lock, makes their own migrations no-ops."""
     env = {**os.environ, "DATABASE_URI": uri}
-    done = subprocess.run([str(serve_python()), str(Path(__file__).resolve()), "_migrate"], env=env,
+    done = subprocess.run([str(serve_python()), "-m", "scripts.serve_cluster", "_migrate"], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     if done.returncode != 0:
         raise ClusterError(f"migrating {redact(uri)} failed:\n{done.stderr[-3000:]}")
@@ -202,34 +144,6 @@ def _migrate_here() -> None:
             asyncio.run(setup())
         finally:
             lock.execute("SELECT pg_advisory_unlock(%s)", (MIGRATE_LOCK_KEY,))
-
-
-@contextlib.contextmanager
-def free_redis_database(base: str = "redis://127.0.0.1:6379") -> Iterator[str]:
-    """The URL of an empty Redis database number, claimed with SET NX (so a parallel caller picks another) and
-    emptied afterwards: for throwaway servers (tests, bench). A database whose claim is older than
-    STALE_CLAIM_S (its owner was killed) is emptied and reused. Needs redis-py (the dev extra)."""
-    import redis
-
-    claim = f"{int(time.time())}:{uuid.uuid4().hex}"
-    try:
-        count = int(redis.Redis.from_url(f"{base}/0", socket_connect_timeout=5).config_get("databases")["databases"])
-    except redis.RedisError as exc:
-        raise ClusterError(f"Redis is not reachable at {base}: {exc}; start redis-server or set REDIS_URI") from None
-    for number in range(count - 1, 0, -1):  # from the top: apps tend to use the low numbers
-        db = redis.Redis.from_url(f"{base}/{number}")
-        stamp = (db.get(REDIS_CLAIM_KEY) or b"").decode().split(":")[0]
-        if stamp.isdigit() and time.time() - int(stamp) > STALE_CLAIM_S and db.delete(REDIS_CLAIM_KEY):
-            db.flushdb()
-        if db.dbsize() == 0 and db.set(REDIS_CLAIM_KEY, claim, nx=True):
-            break
-    else:
-        raise ClusterError(f"no empty Redis database on {base}")
-    try:
-        yield f"{base}/{number}"
-    finally:
-        if db.get(REDIS_CLAIM_KEY) == claim.encode():
-            db.flushdb()
 
 
 # --- the server --------------------------------------------------------------------------------------------
@@ -426,7 +340,7 @@ def cmd_status(_: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="serve_cluster.py", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m scripts.serve_cluster", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("install", help="make .venv-serve (idempotent)")
     start = sub.add_parser("start", help="install, create and migrate the database, start the workers")

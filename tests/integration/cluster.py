@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import pytest
 
-from scripts import serve_cluster
+from scripts import cluster_provision, serve_cluster
 from tests.integration.pg import BASE_URL, require_postgres
 
 DB_PREFIX = "plangate_cluster_test"
@@ -46,13 +46,13 @@ def throwaway_database() -> Iterator[str]:
     for name in names:
         stamp = name[len(DB_PREFIX) + 1:].split("_")[0]
         if stamp.isdigit() and time.time() - int(stamp) > 3600:
-            serve.drop_database(_database_uri(name))
+            cluster_provision.drop_database(_database_uri(name))
     uri = _database_uri(f"{DB_PREFIX}_{int(time.time())}_{uuid.uuid4().hex[:8]}")
     assert serve.ensure_database(uri), "a fresh database name already existed"
     try:
         yield uri
     finally:
-        serve.drop_database(uri)
+        cluster_provision.drop_database(uri)
 
 
 @contextmanager
@@ -60,7 +60,7 @@ def free_redis_database() -> Iterator[str]:
     """An empty Redis database number of the test's own (claimed, emptied afterwards)."""
     serve = serve_cluster
     try:
-        with serve.free_redis_database(REDIS_URL) as url:
+        with cluster_provision.free_redis_database(REDIS_URL) as url:
             yield url
     except serve.ClusterError as exc:
         pytest.fail(str(exc), pytrace=False)
